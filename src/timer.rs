@@ -1,0 +1,265 @@
+//! Retransmission timing (RFC 1123 4.2.3.2, R-XFR-5, R-XFR-12): an RTT estimator in the
+//! spirit of RFC 6298, exponential backoff, the retry budget, and the [`Config`] that bounds
+//! them.
+
+use core::time::Duration;
+
+use crate::time::Instant;
+
+/// Timing and retry settings shared by every session.
+///
+/// A transfer gives up when the packet it waits on has been retransmitted `min_retries` times
+/// *and* nothing has moved for `idle_timeout`, or in any case after `max_retries`
+/// retransmissions; both bounds are finite, so a dead peer is always detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Retransmission interval before any round trip was measured (RFC 6298 uses 1 s).
+    pub initial_rto: Duration,
+    /// Floor of the adaptive interval.
+    pub min_rto: Duration,
+    /// Ceiling of the adaptive interval, backoff included.
+    pub max_rto: Duration,
+    /// Retransmissions always tried before giving up.
+    pub min_retries: u32,
+    /// Retransmissions after which the transfer gives up whatever the time.
+    pub max_retries: u32,
+    /// How long without progress before giving up, once `min_retries` were tried.
+    pub idle_timeout: Duration,
+    /// How long the side that sent the final ACK keeps answering a repeated final DATA
+    /// (R-XFR-8); at least twice a negotiated `timeout`.
+    pub dally: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            initial_rto: Duration::from_secs(1),
+            min_rto: Duration::from_millis(10),
+            max_rto: Duration::from_secs(2),
+            min_retries: 5,
+            max_retries: 40,
+            idle_timeout: Duration::from_secs(12),
+            dally: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Smoothed round-trip time and variation (RFC 6298 section 2), in microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RttEstimator {
+    srtt: Option<u64>,
+    rttvar: u64,
+}
+
+impl RttEstimator {
+    /// Folds one measured round trip into the estimate.
+    pub fn sample(&mut self, rtt: Duration) {
+        let r = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX / 8);
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = r / 2;
+            }
+            Some(srtt) => {
+                self.rttvar = (3 * self.rttvar + srtt.abs_diff(r)) / 4;
+                self.srtt = Some((7 * srtt + r) / 8);
+            }
+        }
+    }
+
+    /// The smoothed round trip, once one was measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.srtt.map(Duration::from_micros)
+    }
+
+    /// The retransmission interval: SRTT + 4 RTTVAR within the configured floor and ceiling,
+    /// or the initial interval before any sample.
+    pub fn rto(&self, config: &Config) -> Duration {
+        let raw = match self.srtt {
+            None => config.initial_rto,
+            Some(srtt) => Duration::from_micros(srtt.saturating_add(4 * self.rttvar.max(250))),
+        };
+        raw.clamp(config.min_rto, config.max_rto.max(config.min_rto))
+    }
+}
+
+/// The retransmission deadline of a session, with backoff and the retry budget.
+#[derive(Clone, Debug)]
+pub(crate) struct RetransmitTimer {
+    /// A negotiated `timeout` option: a fixed interval, no backoff.
+    fixed: Option<Duration>,
+    rtt: RttEstimator,
+    deadline: Option<Instant>,
+    /// Timeouts since the last progress.
+    retries: u32,
+    /// Retransmissions over the whole transfer.
+    pub(crate) total_retransmits: u32,
+    last_progress: Instant,
+}
+
+/// What a session does when its retransmission deadline passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    /// Not yet (a timeout handled early is harmless).
+    NotYet,
+    /// Retransmit now; the deadline is re-armed with backoff.
+    Retransmit,
+    /// The budget is spent: fail with a timeout.
+    GiveUp {
+        /// Retransmissions tried.
+        retries: u32,
+    },
+}
+
+impl RetransmitTimer {
+    pub(crate) fn new(now: Instant) -> Self {
+        RetransmitTimer {
+            fixed: None,
+            rtt: RttEstimator::default(),
+            deadline: None,
+            retries: 0,
+            total_retransmits: 0,
+            last_progress: now,
+        }
+    }
+
+    /// Fixes the interval to a negotiated `timeout` option (R-XFR-12).
+    pub(crate) fn set_fixed(&mut self, seconds: Option<u8>) {
+        self.fixed = seconds.map(|s| Duration::from_secs(s.into()));
+    }
+
+    pub(crate) fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+
+    /// The current interval, backoff included.
+    pub(crate) fn interval(&self, config: &Config) -> Duration {
+        if let Some(fixed) = self.fixed {
+            return fixed;
+        }
+        let base = self.rtt.rto(config);
+        let backed = base.saturating_mul(1u32 << self.retries.min(16));
+        backed.min(config.max_rto.max(config.min_rto))
+    }
+
+    /// True after a timeout, until the next progress.
+    pub(crate) fn retrying(&self) -> bool {
+        self.retries > 0
+    }
+
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Starts (or restarts) the wait for an answer from `now`.
+    pub(crate) fn arm(&mut self, now: Instant, config: &Config) {
+        self.deadline = Some(now + self.interval(config));
+    }
+
+    /// Arms the timer only when it is not running.
+    pub(crate) fn arm_if_idle(&mut self, now: Instant, config: &Config) {
+        if self.deadline.is_none() {
+            self.arm(now, config);
+        }
+    }
+
+    pub(crate) fn stop(&mut self) {
+        self.deadline = None;
+    }
+
+    /// The peer moved the transfer forward: reset the backoff and the budget, fold in a round
+    /// trip when one was measured cleanly (Karn's rule is the caller's), and re-arm.
+    pub(crate) fn progress(&mut self, now: Instant, sample: Option<Duration>, config: &Config) {
+        if let Some(rtt) = sample {
+            self.rtt.sample(rtt);
+        }
+        self.retries = 0;
+        self.last_progress = now;
+        self.arm(now, config);
+    }
+
+    /// Checks the deadline at `now`.
+    pub(crate) fn expire(&mut self, now: Instant, config: &Config) -> Expiry {
+        match self.deadline {
+            Some(d) if d <= now => {}
+            _ => return Expiry::NotYet,
+        }
+        let idle = now - self.last_progress;
+        if self.retries >= config.max_retries
+            || (self.retries >= config.min_retries && idle >= config.idle_timeout)
+        {
+            self.deadline = None;
+            return Expiry::GiveUp {
+                retries: self.retries,
+            };
+        }
+        self.retries += 1;
+        self.total_retransmits += 1;
+        self.arm(now, config);
+        Expiry::Retransmit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    // R-XFR-12
+    #[test]
+    fn r_xfr_12_interval_follows_the_measured_round_trip() {
+        let c = Config::default();
+        let mut r = RttEstimator::default();
+        assert_eq!(r.rto(&c), c.initial_rto);
+        for _ in 0..20 {
+            r.sample(ms(40));
+        }
+        let rto = r.rto(&c);
+        assert!(rto >= ms(40) && rto < ms(60), "{rto:?}");
+        // The floor holds on a fast link, the ceiling on a slow one.
+        let mut fast = RttEstimator::default();
+        fast.sample(Duration::from_micros(50));
+        assert_eq!(fast.rto(&c), c.min_rto);
+        let mut slow = RttEstimator::default();
+        slow.sample(Duration::from_secs(30));
+        assert_eq!(slow.rto(&c), c.max_rto);
+    }
+
+    // R-XFR-5, R-XFR-12: backoff doubles up to the ceiling; a fixed timeout does not back off.
+    #[test]
+    fn r_xfr_5_backoff_and_budget() {
+        let c = Config::default();
+        let mut t = RetransmitTimer::new(Instant::ZERO);
+        t.progress(Instant::ZERO, Some(ms(100)), &c);
+        let first = t.interval(&c);
+        let mut now;
+        let mut intervals = alloc::vec::Vec::new();
+        loop {
+            now = t.deadline().unwrap();
+            match t.expire(now, &c) {
+                Expiry::Retransmit => intervals.push(t.interval(&c)),
+                Expiry::GiveUp { retries } => {
+                    assert!(retries >= c.min_retries && retries <= c.max_retries);
+                    break;
+                }
+                Expiry::NotYet => unreachable!(),
+            }
+        }
+        assert_eq!(intervals[0], first * 2);
+        assert!(intervals.iter().all(|&i| i <= c.max_rto));
+        assert!(now - Instant::ZERO >= c.idle_timeout);
+        let mut fixed = RetransmitTimer::new(Instant::ZERO);
+        fixed.set_fixed(Some(3));
+        fixed.arm(Instant::ZERO, &c);
+        assert_eq!(fixed.expire(Instant::from_millis(2999), &c), Expiry::NotYet);
+        assert_eq!(
+            fixed.expire(Instant::from_millis(3000), &c),
+            Expiry::Retransmit
+        );
+        assert_eq!(fixed.interval(&c), Duration::from_secs(3));
+    }
+}
