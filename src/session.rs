@@ -365,6 +365,14 @@ impl Session {
         self.peer
     }
 
+    /// True for a server session whose peer has sent nothing since its request: a repeat of
+    /// that request (same source address and port, arriving on the listening port) belongs to
+    /// this session and should be fed to [`Session::handle_datagram`] rather than start a new
+    /// one (R-SRV-6).
+    pub fn is_awaiting_peer(&self) -> bool {
+        !self.role.is_client() && !self.peer_answered && self.phase != Phase::Closed
+    }
+
     /// The transfer mode.
     pub fn mode(&self) -> Mode {
         self.mode
