@@ -201,6 +201,8 @@ pub struct Session {
     /// When the control packet now awaiting an answer (request, OACK, ACK) first went out:
     /// a round-trip sample when the answer comes (none after a retransmission, Karn's rule).
     probe: Option<Instant>,
+    /// Receiver: when to report a gap that reordering has not filled (R-OPT-8).
+    gap_deadline: Option<Instant>,
     outcome: Option<Result<Completion, TransferError>>,
     outcome_reported: bool,
 }
@@ -236,6 +238,7 @@ impl Session {
             control: None,
             stranger: None,
             probe: None,
+            gap_deadline: None,
             outcome: None,
             outcome_reported: false,
         }
@@ -663,8 +666,15 @@ impl Session {
         let Machine::Receiver(receiver) = &mut self.machine else {
             return None;
         };
-        match receiver.on_data(block, data.len()) {
-            DataOutcome::Ignored => None,
+        let outcome = receiver.on_data(block, data.len());
+        match outcome {
+            DataOutcome::Ignored { gap } | DataOutcome::Deliver { gap, .. } => {
+                self.note_gap(now, gap)
+            }
+            _ => {}
+        }
+        match outcome {
+            DataOutcome::Ignored { .. } => None,
             DataOutcome::Ack { ack } => {
                 self.control = Some(Control::Ack(ack));
                 None
@@ -677,7 +687,9 @@ impl Session {
                 offset,
                 len,
                 ack,
-                last,
+                complete,
+                final_payload,
+                ..
             } => {
                 if let Some(limit) = self.max_file_size {
                     if offset + len as u64 > limit {
@@ -690,7 +702,8 @@ impl Session {
                 if let Some(ack) = ack {
                     self.control = Some(Control::Ack(ack));
                 }
-                if last {
+                if complete {
+                    self.gap_deadline = None;
                     self.finish(Completion::Transferred);
                     let dally = self.config.dally.max(Duration::from_secs(
                         2 * u64::from(self.options.timeout.unwrap_or(0)),
@@ -702,14 +715,37 @@ impl Session {
                 };
                 Some(Write {
                     offset,
-                    data: receiver.take(data, last),
+                    data: receiver.take(data, final_payload),
                 })
             }
         }
     }
 
+    /// Starts the reorder wait when blocks are missing below one that arrived, and cancels it
+    /// once they are in: a reordered window costs no retransmission, a lost block costs a
+    /// fraction of a round trip (R-OPT-8).
+    fn note_gap(&mut self, now: Instant, gap: bool) {
+        if !gap {
+            self.gap_deadline = None;
+        } else if self.gap_deadline.is_none() {
+            let wait = match self.timer.srtt() {
+                Some(srtt) => (srtt / 4).max(Duration::from_micros(100)),
+                None => self.config.min_rto / 2,
+            };
+            self.gap_deadline = Some(now + wait);
+        }
+    }
+
     /// Tells the session that time has reached `now`. Harmless when called early.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.gap_deadline.is_some_and(|d| d <= now) {
+            self.gap_deadline = None;
+            if let (Machine::Receiver(r), Phase::Transfer) = (&mut self.machine, self.phase) {
+                if let Some(ack) = r.gap_ack() {
+                    self.control = Some(Control::Ack(ack));
+                }
+            }
+        }
         if let Phase::Dally { until } = self.phase {
             if now >= until {
                 self.phase = Phase::Closed;
@@ -748,7 +784,10 @@ impl Session {
         match self.phase {
             Phase::Closed => None,
             Phase::Dally { until } => Some(until),
-            _ => self.timer.deadline(),
+            _ => match (self.timer.deadline(), self.gap_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
         }
     }
 
