@@ -48,6 +48,20 @@ impl KnownOption {
     }
 }
 
+/// The most bytes a window may hold (blksize x windowsize): a sender keeps one window for
+/// retransmission, so this bounds a session's memory whatever a peer asks for.
+pub const MAX_WINDOW_BYTES: usize = 16 << 20;
+/// The largest window this library uses: block numbers in flight must stay within half the
+/// 16-bit block space to tell an old ACK from a future one.
+pub const MAX_WINDOWSIZE: u16 = 32767;
+
+/// The largest window size allowed with `blksize`, under [`MAX_WINDOW_BYTES`] and
+/// [`MAX_WINDOWSIZE`].
+pub fn window_limit(blksize: u16) -> u16 {
+    let by_bytes = MAX_WINDOW_BYTES / usize::from(blksize.max(1));
+    by_bytes.clamp(1, usize::from(MAX_WINDOWSIZE)) as u16
+}
+
 /// The most option pairs a request or OACK may carry; more is a [`ParseError::TooManyOptions`].
 pub const MAX_OPTIONS: usize = 64;
 
@@ -231,11 +245,15 @@ pub struct RequestOptions {
 }
 
 impl RequestOptions {
-    /// True when every value is inside its RFC range.
+    /// True when every value is inside its RFC range, and the window within
+    /// [`window_limit`] of the block size asked for.
     pub fn is_valid(&self) -> bool {
+        let blksize = self.blksize.unwrap_or(DEFAULT_BLKSIZE as u16);
         self.blksize
             .is_none_or(|b| (8..=MAX_BLKSIZE as u16).contains(&b))
-            && self.windowsize.is_none_or(|w| w >= 1)
+            && self
+                .windowsize
+                .is_none_or(|w| w >= 1 && w <= window_limit(blksize))
             && self.timeout.is_none_or(|t| t >= 1)
     }
 
@@ -298,7 +316,8 @@ pub enum OptionHandling {
 pub struct ServerPolicy {
     /// Largest block size granted; a larger request is answered with this value.
     pub max_blksize: u16,
-    /// Largest window size granted; a larger request is answered with this value.
+    /// Largest window size granted; a larger request is answered with this value (and never
+    /// more than [`window_limit`] of the granted block size).
     pub max_windowsize: u16,
     /// Treatment of `blksize`.
     pub blksize: OptionHandling,
@@ -371,6 +390,7 @@ pub(crate) fn negotiate(
 ) -> Result<ServerAnswer, Refusal> {
     let mut options = TransferOptions::default();
     let mut oack = OptionBuf::new();
+    let mut windowsize_asked = false;
     for (name, value) in requested.iter() {
         let Some(known) = KnownOption::from_name(name) else {
             continue; // R-OPT-1: unknown options are left out silently.
@@ -400,9 +420,9 @@ pub(crate) fn negotiate(
                 oack.push(known, granted);
             }
             KnownOption::Windowsize if v >= 1 => {
-                let granted = v.min(u64::from(policy.max_windowsize.max(1)));
-                options.windowsize = granted as u16;
-                oack.push(known, granted);
+                // Capped by the block size below, once it is known.
+                options.windowsize = v.min(u64::from(policy.max_windowsize.max(1))) as u16;
+                windowsize_asked = true;
             }
             KnownOption::Timeout if (1..=255).contains(&v) => {
                 options.timeout = Some(v as u8);
@@ -427,6 +447,10 @@ pub(crate) fn negotiate(
             // R-OPT-9: out-of-range values are left out, as RFC 2348/2349/7440 allow.
             _ => {}
         }
+    }
+    if windowsize_asked {
+        options.windowsize = options.windowsize.min(window_limit(options.blksize));
+        oack.push(KnownOption::Windowsize, options.windowsize.into());
     }
     Ok(ServerAnswer { options, oack })
 }
@@ -532,9 +556,19 @@ mod tests {
             max_windowsize: 16,
             ..Default::default()
         };
-        let (o, oack) = answer(b"blksize\x0065464\x00windowsize\x00100\x00", &p, true);
+        let (o, oack) = answer(b"windowsize\x00100\x00blksize\x0065464\x00", &p, true);
         assert_eq!((o.blksize, o.windowsize), (1468, 16));
         assert_eq!(oack, b"blksize\x001468\x00windowsize\x0016\x00");
+        // The window is capped so that one window stays within MAX_WINDOW_BYTES.
+        let wide = ServerPolicy {
+            max_windowsize: 65535,
+            ..Default::default()
+        };
+        let (o, _) = answer(b"blksize\x0065464\x00windowsize\x0065535\x00", &wide, true);
+        assert_eq!(o.windowsize, window_limit(65464));
+        assert!(usize::from(o.windowsize) * 65464 <= MAX_WINDOW_BYTES);
+        let (o, _) = answer(b"windowsize\x0065535\x00", &wide, true);
+        assert_eq!(o.windowsize, MAX_WINDOWSIZE);
         // Too small, zero, and a 500-digit value.
         let (o, oack) = answer(
             b"blksize\x007\x00windowsize\x000\x00timeout\x000\x00",
