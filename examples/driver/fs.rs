@@ -1,0 +1,166 @@
+//! The served root (R-SRV-1, R-SRV-2): every file the server touches is opened relative to
+//! one directory handle, never by a path string, and every file-system error becomes the
+//! TFTP error a client should see.
+
+use std::borrow::Cow;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use rustix::io::Errno;
+use tftp_proto::path::SafePath;
+use tftp_proto::{ErrorCode, Refusal};
+
+use super::beneath::open_beneath;
+use super::upload::Upload;
+
+/// What uploads may do (tftpd-hpa's `-c` and the read-only default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteRules {
+    /// A WRQ may create a file that does not exist.
+    pub create: bool,
+    /// A WRQ may replace a file that exists.
+    pub overwrite: bool,
+}
+
+/// A file opened for a read request.
+#[derive(Debug)]
+pub struct Source {
+    /// The open file.
+    pub file: File,
+    /// Its size when opened (for `tsize`).
+    pub size: u64,
+}
+
+/// The folder the server serves, held open.
+#[derive(Debug)]
+pub struct Root {
+    dir: OwnedFd,
+    path: PathBuf,
+}
+
+impl Root {
+    /// Opens the folder `path`.
+    pub fn open(path: &Path) -> io::Result<Root> {
+        let path = path.canonicalize()?;
+        let dir = rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Root { dir, path })
+    }
+
+    /// The folder's canonical path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Opens `path` for reading. It must stay beneath the root (no symbolic link out of it)
+    /// and be a regular file: a FIFO, a device or a folder is an access violation. The open
+    /// is non-blocking and takes no controlling terminal, so a FIFO cannot stall the server.
+    pub fn open_read(&self, path: &SafePath) -> Result<Source, Refusal> {
+        let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let fd = open_beneath(&self.dir, &self.path, path.as_str(), flags, Mode::empty())
+            .map_err(|e| refusal(&e))?;
+        let file = File::from(fd);
+        let meta = file.metadata().map_err(|e| refusal(&e))?;
+        if !meta.is_file() {
+            return Err(not_regular());
+        }
+        Ok(Source {
+            size: meta.len(),
+            file,
+        })
+    }
+
+    /// Starts an upload to `path` under `rules`: ERROR 2 when writing or creating is off or
+    /// the target is not a regular file, ERROR 6 when it exists and may not be replaced.
+    pub fn begin_upload(&self, path: &SafePath, rules: WriteRules) -> Result<Upload, Refusal> {
+        if !rules.create && !rules.overwrite {
+            return Err(Refusal::new(
+                ErrorCode::AccessViolation,
+                "this server is read-only",
+            ));
+        }
+        let (dir, name) = match path.as_str().rsplit_once('/') {
+            Some((parent, name)) => {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY;
+                let dir = open_beneath(&self.dir, &self.path, parent, flags, Mode::empty())
+                    .map_err(|e| refusal(&e))?;
+                (dir, name)
+            }
+            None => (
+                self.dir.try_clone().map_err(|e| refusal(&e))?,
+                path.as_str(),
+            ),
+        };
+        match rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                return Err(not_regular())
+            }
+            Ok(_) if !rules.overwrite => {
+                return Err(Refusal::new(ErrorCode::FileExists, "file exists"));
+            }
+            Ok(_) => {}
+            Err(Errno::NOENT) if !rules.create => {
+                return Err(Refusal::new(
+                    ErrorCode::AccessViolation,
+                    "creating files is not allowed",
+                ));
+            }
+            Err(Errno::NOENT) => {}
+            Err(e) => return Err(refusal(&e.into())),
+        }
+        Upload::create(dir, OsStr::new(name), rules.overwrite).map_err(|e| refusal(&e))
+    }
+}
+
+fn not_regular() -> Refusal {
+    Refusal::new(ErrorCode::AccessViolation, "not a regular file")
+}
+
+/// The TFTP error code for a file-system error: ENOENT is 1, a refused or escaping path 2,
+/// a full disk or quota 3, an existing file 6, anything else 0.
+pub fn error_code(err: &io::Error) -> ErrorCode {
+    match Errno::from_io_error(err) {
+        Some(Errno::NOENT | Errno::NOTDIR) => ErrorCode::FileNotFound,
+        Some(
+            Errno::ACCESS
+            | Errno::PERM
+            | Errno::LOOP
+            | Errno::XDEV
+            | Errno::ISDIR
+            | Errno::ROFS
+            | Errno::NAMETOOLONG,
+        ) => ErrorCode::AccessViolation,
+        Some(Errno::NOSPC | Errno::DQUOT | Errno::FBIG) => ErrorCode::DiskFull,
+        Some(Errno::EXIST) => ErrorCode::FileExists,
+        _ => match err.kind() {
+            io::ErrorKind::NotFound => ErrorCode::FileNotFound,
+            io::ErrorKind::PermissionDenied => ErrorCode::AccessViolation,
+            io::ErrorKind::AlreadyExists => ErrorCode::FileExists,
+            _ => ErrorCode::NotDefined,
+        },
+    }
+}
+
+/// The ERROR to send for a file-system error (short, and revealing no server path).
+pub fn refusal(err: &io::Error) -> Refusal {
+    let message = match Errno::from_io_error(err) {
+        Some(Errno::XDEV) => "path leaves the served folder",
+        Some(Errno::LOOP) => "symbolic link refused",
+        Some(Errno::ACCESS | Errno::PERM) => "permission denied",
+        Some(Errno::ISDIR) => "is a folder",
+        Some(Errno::NOSPC) => "disk full",
+        Some(Errno::DQUOT) => "disk quota exceeded",
+        _ => error_code(err).description(),
+    };
+    Refusal {
+        code: error_code(err),
+        message: Cow::Borrowed(message),
+    }
+}

@@ -1,0 +1,195 @@
+//! One transfer: a [`Session`] with its own UDP socket (its transfer ID) and its file, and
+//! [`Transfer::step`], which mirrors the crate docs' driver loop line for line:
+//!
+//! 1. feed the datagram to [`Session::handle_datagram`] and write the bytes it returns (or
+//!    call [`Session::handle_timeout`]);
+//! 2. drain [`Session::poll_event`]: serve [`Event::Read`] with a positional read into
+//!    [`Session::read_buffer`] and [`Session::read_done`]; on [`Event::Finished`] commit the
+//!    file, on [`Event::Failed`] discard it;
+//! 3. drain [`Session::poll_transmit`] into the caller's buffer and send each datagram;
+//! 4. the caller re-arms [`Transfer::deadline`] and waits (the mio loop).
+
+use std::io;
+use std::net::SocketAddr;
+
+use mio::net::UdpSocket;
+use tftp_proto::{ErrorCode, Event, Instant, Session, Summary, TransferError};
+
+use super::clock::Clock;
+use super::file_end::FileEnd;
+use super::fs::error_code;
+
+/// Consecutive receive errors (other than "would block") tolerated in one readiness event.
+const MAX_RECV_ERRORS: usize = 16;
+
+/// What happened to the session since the last step.
+#[derive(Clone, Copy, Debug)]
+pub enum Input<'a> {
+    /// Nothing new: only drain (a fresh session's first packet, or after an abort).
+    Drain,
+    /// A datagram arrived.
+    Datagram {
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        bytes: &'a [u8],
+    },
+    /// The deadline passed (or may have: an early call is harmless).
+    Timeout,
+}
+
+/// How a transfer ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// It succeeded (a download is committed; a size probe counts as success).
+    Done(Summary),
+    /// It failed; any upload was discarded.
+    Failed(TransferError),
+}
+
+/// A session with its socket and its file.
+#[derive(Debug)]
+pub struct Transfer {
+    /// The protocol state.
+    pub session: Session,
+    /// This transfer's own socket.
+    pub socket: UdpSocket,
+    /// The file read or written.
+    pub file: FileEnd,
+    moved: u64,
+}
+
+impl Transfer {
+    /// Ties a session to its socket and file.
+    pub fn new(session: Session, socket: UdpSocket, file: FileEnd) -> Transfer {
+        Transfer {
+            session,
+            socket,
+            file,
+            moved: 0,
+        }
+    }
+
+    /// File bytes read or written so far.
+    pub fn moved(&self) -> u64 {
+        self.moved
+    }
+
+    /// When [`Input::Timeout`] is due.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.session.poll_timeout()
+    }
+
+    /// True when the session has nothing left to do: drop the transfer.
+    pub fn is_closed(&self) -> bool {
+        self.session.is_closed()
+    }
+
+    /// One turn of the driver loop (see the module docs); `tx` is the reusable send buffer.
+    /// Returns how the transfer ended, the one time it does.
+    pub fn step(&mut self, now: Instant, input: Input<'_>, tx: &mut [u8]) -> Option<Ended> {
+        // 1. input: a datagram (and the file bytes it brings) or a timeout.
+        match input {
+            Input::Drain => {}
+            Input::Timeout => self.session.handle_timeout(now),
+            Input::Datagram { from, bytes } => {
+                let written = self
+                    .session
+                    .handle_datagram(now, from, bytes)
+                    .map(|w| self.file.write_at(w.offset, w.data).map(|()| w.data.len()));
+                match written {
+                    Some(Ok(n)) => self.moved += n as u64,
+                    Some(Err(e)) => self.session.abort(error_code(&e), "write failed"),
+                    None => {}
+                }
+            }
+        }
+        // 2. events: file reads, and how it ended.
+        let mut ended = None;
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                Event::Read { offset, len } => {
+                    let buf = self.session.read_buffer();
+                    let len = len.min(buf.len());
+                    match self.file.read_at(offset, &mut buf[..len]) {
+                        Ok(n) => {
+                            self.moved += n as u64;
+                            self.session.read_done(n);
+                        }
+                        Err(e) => self.session.abort(error_code(&e), "read failed"),
+                    }
+                }
+                Event::Finished(summary) => ended = Some(self.commit(summary)),
+                Event::Failed(error) => {
+                    self.file.discard();
+                    ended = Some(Ended::Failed(error));
+                }
+            }
+        }
+        // 3. transmits.
+        while let Some(t) = self.session.poll_transmit(now, tx) {
+            // A datagram the kernel will not take now is a lost datagram: the session's
+            // retransmission covers it, as it covers loss on the wire.
+            let _ = self.socket.send_to(&tx[..t.len], t.destination);
+        }
+        ended
+    }
+
+    /// On success the file is committed before the final ACK leaves (it is still queued):
+    /// if the commit fails, the peer gets an ERROR instead.
+    fn commit(&mut self, summary: Summary) -> Ended {
+        match self.file.finish() {
+            Ok(()) => Ended::Done(summary),
+            Err(e) => {
+                let code = error_code(&e);
+                let message = match code {
+                    ErrorCode::DiskFull => "disk full",
+                    ErrorCode::FileExists => "file exists",
+                    _ => "could not store the file",
+                };
+                self.session.abort(code, message);
+                Ended::Failed(TransferError::Aborted {
+                    code,
+                    message: format!("{message}: {e}"),
+                })
+            }
+        }
+    }
+
+    /// Reads every waiting datagram from the socket and steps the session with each.
+    pub fn on_readable(&mut self, clock: &Clock, rx: &mut [u8], tx: &mut [u8]) -> Option<Ended> {
+        let mut ended = None;
+        let mut errors = 0;
+        loop {
+            match self.socket.recv_from(rx) {
+                Ok((n, from)) => {
+                    let input = Input::Datagram {
+                        from,
+                        bytes: &rx[..n],
+                    };
+                    if let Some(e) = self.step(clock.now(), input, tx) {
+                        ended = Some(e);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A pending ICMP error and the like: reported once, then the next datagram.
+                Err(_) if errors < MAX_RECV_ERRORS => errors += 1,
+                Err(_) => break,
+            }
+        }
+        ended
+    }
+
+    /// Ends the transfer from this side with ERROR `code` (Ctrl-C, a server stopping).
+    pub fn abort(
+        &mut self,
+        now: Instant,
+        code: ErrorCode,
+        message: &str,
+        tx: &mut [u8],
+    ) -> Option<Ended> {
+        self.session.abort(code, message);
+        self.step(now, Input::Drain, tx)
+    }
+}

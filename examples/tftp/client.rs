@@ -1,0 +1,197 @@
+//! One client transfer driven by the shared mio driver: a socket, a session, its file, the
+//! deadline heap, and the progress line.
+
+use std::fs::File;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mio::{Events, Interest, Poll, Token};
+use tftp_proto::{
+    ClientRequest, Config, ErrorCode, Mode, RequestOptions, Session, Summary, TransferError,
+};
+
+use crate::args::{Args, ModeArg, Verb};
+use crate::driver::clock::Clock;
+use crate::driver::deadlines::Deadlines;
+use crate::driver::file_end::FileEnd;
+use crate::driver::net::{any_for, bind_udp, MAX_DATAGRAM};
+use crate::driver::shutdown::Shutdown;
+use crate::driver::transfer::{Ended, Input, Transfer};
+use crate::driver::upload::Upload;
+use crate::progress::Progress;
+
+const SOCKET: Token = Token(0);
+const WAKER: Token = Token(1);
+/// How long a download keeps answering a repeated final DATA after it is complete
+/// (R-XFR-8); short, as the person at the terminal waits for it.
+const CLIENT_DALLY: Duration = Duration::from_secs(1);
+
+/// Why the client did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Before any packet: a bad argument, a local file, a socket.
+    Setup(String),
+    /// The transfer failed.
+    Transfer(TransferError),
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+/// A successful transfer.
+#[derive(Debug)]
+pub struct Done {
+    /// What went across.
+    pub summary: Summary,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Where the local file is.
+    pub local: PathBuf,
+}
+
+/// Runs the transfer the command line asks for.
+pub fn run(args: &Args, server: SocketAddr) -> Result<Done, Failure> {
+    let mode = match args.mode {
+        ModeArg::Octet => Mode::Octet,
+        ModeArg::Netascii => Mode::Netascii,
+    };
+    let mut options = RequestOptions {
+        blksize: args.blksize,
+        windowsize: args.windowsize,
+        timeout: args.timeout,
+        tsize: None,
+    };
+    let (local, file, size) = open_local(args)?;
+    if args.tsize {
+        options.tsize = match (args.verb, size) {
+            (Verb::Get, _) => Some(0),
+            // In netascii the size on the wire is not the file's: announce nothing.
+            (Verb::Put, Some(size)) if mode == Mode::Octet => Some(size),
+            (Verb::Put, _) => None,
+        };
+    }
+    let request = ClientRequest {
+        filename: args.remote.as_bytes(),
+        mode,
+        options,
+        max_file_size: None,
+    };
+    let mut config = Config::default();
+    config.dally = CLIENT_DALLY;
+
+    let setup = |what: &str, e: io::Error| Failure::Setup(format!("{what}: {e}"));
+    let poll = Poll::new().map_err(|e| setup("cannot poll", e))?;
+    let mut socket = bind_udp(any_for(server)).map_err(|e| setup("cannot open a socket", e))?;
+    poll.registry()
+        .register(&mut socket, SOCKET, Interest::READABLE)
+        .map_err(|e| setup("cannot poll the socket", e))?;
+    let shutdown =
+        Shutdown::install(poll.registry(), WAKER).map_err(|e| setup("cannot catch Ctrl-C", e))?;
+
+    let clock = Clock::new();
+    let started = std::time::Instant::now();
+    let session = match args.verb {
+        Verb::Get => Session::client_get(clock.now(), server, &request, &config),
+        Verb::Put => Session::client_put(clock.now(), server, &request, &config),
+    }
+    .map_err(|e| Failure::Setup(format!("bad request: {e}")))?;
+    let mut transfer = Transfer::new(session, socket, file);
+    let label = match args.verb {
+        Verb::Get => format!("get {}", args.remote),
+        Verb::Put => format!("put {}", args.remote),
+    };
+    let mut progress = Progress::new(&label);
+    let outcome = drive(&mut transfer, poll, &clock, &shutdown, &mut progress, size);
+    progress.clear();
+    match outcome? {
+        Ended::Done(summary) => Ok(Done {
+            summary,
+            elapsed: started.elapsed(),
+            local,
+        }),
+        Ended::Failed(error) => Err(Failure::Transfer(error)),
+    }
+}
+
+/// The local side: a download's temporary file, or the file to upload and its size.
+fn open_local(args: &Args) -> Result<(PathBuf, FileEnd, Option<u64>), Failure> {
+    match args.verb {
+        Verb::Get => {
+            let local = args.local.clone().unwrap_or_else(|| {
+                let last = args.remote.rsplit(['/', '\\']).next().unwrap_or("");
+                PathBuf::from(if last.is_empty() { "download" } else { last })
+            });
+            let upload = Upload::beside(&local).map_err(|e| {
+                Failure::Setup(format!("cannot write beside {}: {e}", local.display()))
+            })?;
+            Ok((local, FileEnd::Sink(upload), None))
+        }
+        Verb::Put => {
+            let local = args
+                .local
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(&args.remote));
+            let fail =
+                |e: io::Error| Failure::Setup(format!("cannot read {}: {e}", local.display()));
+            let file = File::open(&local).map_err(fail)?;
+            let meta = file.metadata().map_err(fail)?;
+            if !meta.is_file() {
+                return Err(Failure::Setup(format!(
+                    "{} is not a regular file",
+                    local.display()
+                )));
+            }
+            Ok((local, FileEnd::Source(file), Some(meta.len())))
+        }
+    }
+}
+
+/// The mio loop for one transfer, until the session is closed; returns how it ended.
+fn drive(
+    transfer: &mut Transfer,
+    mut poll: Poll,
+    clock: &Clock,
+    shutdown: &Shutdown,
+    progress: &mut Progress,
+    size: Option<u64>,
+) -> Result<Ended, Failure> {
+    let mut rx = vec![0; MAX_DATAGRAM];
+    let mut tx = vec![0; MAX_DATAGRAM];
+    let mut events = Events::with_capacity(16);
+    let mut deadlines = Deadlines::new();
+    let mut outcome = transfer.step(clock.now(), Input::Drain, &mut tx);
+    while !transfer.is_closed() {
+        deadlines.arm(SOCKET, transfer.deadline(), clock.now());
+        let timeout = deadlines.next().map(|d| clock.until(d));
+        match poll.poll(&mut events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                transfer.abort(clock.now(), ErrorCode::NotDefined, "client error", &mut tx);
+                return Err(Failure::Setup(format!("poll failed: {e}")));
+            }
+        }
+        if shutdown.requested() {
+            transfer.abort(clock.now(), ErrorCode::NotDefined, "interrupted", &mut tx);
+            return Err(Failure::Interrupted);
+        }
+        if events.iter().any(|e| e.token() == SOCKET) {
+            let ended = transfer.on_readable(clock, &mut rx, &mut tx);
+            outcome = outcome.or(ended);
+        }
+        let now = clock.now();
+        while deadlines.pop_expired(now).is_some() {
+            let ended = transfer.step(now, Input::Timeout, &mut tx);
+            outcome = outcome.or(ended);
+        }
+        if outcome.is_some() {
+            // Complete (a download may still dally a moment): the line has done its job.
+            progress.clear();
+        } else {
+            let total = size.or(transfer.session.options().tsize);
+            progress.update(transfer.moved(), total);
+        }
+    }
+    outcome.ok_or_else(|| Failure::Setup("the session closed without an outcome".to_string()))
+}

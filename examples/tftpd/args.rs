@@ -1,0 +1,56 @@
+//! Command line of the server.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// A TFTP server (RFC 1350 with blksize, timeout, tsize and windowsize options) on the
+/// tftp-proto core: serves one folder, read-only unless told otherwise.
+#[derive(Debug, Parser)]
+#[command(name = "tftpd", version)]
+pub struct Args {
+    /// The folder to serve; names in requests are taken relative to it.
+    #[arg(long, value_name = "DIR")]
+    pub root: PathBuf,
+
+    /// Address to listen on; `::` serves IPv6 and IPv4.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+    pub bind: IpAddr,
+
+    /// UDP port to listen on (69 needs root or CAP_NET_BIND_SERVICE).
+    #[arg(long, value_name = "N", default_value_t = 69)]
+    pub port: u16,
+
+    /// Let uploads replace existing files (else ERROR 6, "file exists").
+    #[arg(long)]
+    pub allow_write: bool,
+
+    /// Let uploads create new files (else ERROR 2).
+    #[arg(long)]
+    pub allow_create: bool,
+
+    /// Largest block size granted (8..=65464).
+    #[arg(long, value_name = "N", default_value_t = 65464,
+          value_parser = clap::value_parser!(u16).range(8..=65464))]
+    pub max_blksize: u16,
+
+    /// Largest window size granted (1..=65535).
+    #[arg(long, value_name = "N", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_windowsize: u16,
+
+    /// Most transfers at once; more are refused with ERROR 0 "server busy".
+    #[arg(long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+
+    /// Largest upload in bytes; larger ones get ERROR 3.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+
+    /// New requests per second allowed from one IP address (with an equal burst); more get
+    /// ERROR 0. 0 turns the limit off.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub rate_limit: u32,
+}

@@ -1,0 +1,186 @@
+//! Datagrams on the listening port: repeats routed to their session (R-SRV-6), the rate
+//! limit (R-SRV-4), [`accept`], the file system and the session limit; every refusal is
+//! answered with its ERROR from the listening socket, never dropped silently.
+
+use std::io;
+use std::net::SocketAddr;
+
+use mio::{Interest, Token};
+use tftp_proto::server::{accept, Direction, Incoming, Intake};
+use tftp_proto::{ErrorCode, Instant, Packet, Refusal, Session};
+
+use crate::driver::file_end::FileEnd;
+use crate::driver::net::bind_udp;
+use crate::driver::transfer::{Input, Transfer};
+use crate::log::{self, Record};
+use crate::server::{Served, Server};
+
+/// Consecutive receive errors tolerated in one readiness event.
+const MAX_RECV_ERRORS: usize = 16;
+
+const BUSY: Refusal = Refusal::new(ErrorCode::NotDefined, "server busy, try again later");
+const RATE_LIMITED: Refusal = Refusal::new(ErrorCode::NotDefined, "too many requests");
+const READ_ONLY: Refusal = Refusal::new(ErrorCode::AccessViolation, "this server is read-only");
+
+/// The direction and file name of a request that [`accept`] refused, for the log.
+fn named(datagram: &[u8]) -> Option<(Direction, &[u8])> {
+    match Packet::parse(datagram) {
+        Ok(Packet::Rrq(r)) => Some((Direction::Read, r.filename)),
+        Ok(Packet::Wrq(r)) => Some((Direction::Write, r.filename)),
+        _ => None,
+    }
+}
+
+/// True for an RRQ or a WRQ (by opcode only).
+fn is_request(datagram: &[u8]) -> bool {
+    matches!(datagram, [0, 1 | 2, ..])
+}
+
+impl Server {
+    /// Reads every waiting datagram on the listening socket.
+    pub(crate) fn on_listener(&mut self) {
+        let mut rx = std::mem::take(&mut self.rx);
+        let mut errors = 0;
+        loop {
+            match self.listener.recv_from(&mut rx) {
+                Ok((n, from)) => self.on_request(&rx[..n], from),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // A pending socket error is reported once; then the next datagram.
+                Err(_) if errors < MAX_RECV_ERRORS => errors += 1,
+                Err(_) => break,
+            }
+        }
+        self.rx = rx;
+    }
+
+    fn on_request(&mut self, datagram: &[u8], from: SocketAddr) {
+        let now = self.clock.now();
+        if is_request(datagram) && self.repeat(datagram, from, now) {
+            return;
+        }
+        let intake = accept(datagram);
+        if matches!(intake, Intake::Ignore) {
+            return;
+        }
+        if !self.limiter.allow(from.ip(), now) {
+            // Not logged: a flood would flood the log too.
+            self.send_error(from, &RATE_LIMITED);
+            return;
+        }
+        match intake {
+            Intake::Ignore => {}
+            Intake::Refuse(refusal) => self.refuse(from, named(datagram), &refusal),
+            Intake::Serve(incoming) => {
+                let what = (incoming.direction, incoming.raw_filename);
+                if let Err(refusal) = self.serve(now, from, datagram, &incoming) {
+                    self.refuse(from, Some(what), &refusal);
+                }
+            }
+        }
+    }
+
+    /// A repeated request from a peer whose session has not heard from it since: fed to
+    /// that session, which answers it from its own port (R-SRV-6, R-XFR-5).
+    fn repeat(&mut self, datagram: &[u8], from: SocketAddr, now: Instant) -> bool {
+        let Some(&key) = self.by_peer.get(&from) else {
+            return false;
+        };
+        let Some(served) = self.transfers.get_mut(key) else {
+            return false;
+        };
+        if !served.transfer.session.is_awaiting_peer() || *served.request != *datagram {
+            return false;
+        }
+        let input = Input::Datagram {
+            from,
+            bytes: datagram,
+        };
+        let ended = served.transfer.step(now, input, &mut self.tx);
+        self.after_step(key, ended);
+        true
+    }
+
+    /// Opens the file, starts the session on a fresh socket, sends its first packet.
+    fn serve(
+        &mut self,
+        now: Instant,
+        from: SocketAddr,
+        datagram: &[u8],
+        incoming: &Incoming<'_>,
+    ) -> Result<(), Refusal> {
+        if self.transfers.len() >= self.settings.max_sessions {
+            return Err(BUSY);
+        }
+        let s = &self.settings;
+        let (session, file) = match incoming.direction {
+            Direction::Read => {
+                let source = s.root.open_read(&incoming.path)?;
+                let session = Session::server_read(
+                    now,
+                    from,
+                    incoming.mode,
+                    &incoming.options,
+                    Some(source.size),
+                    &s.policy,
+                    &s.config,
+                )?;
+                (session, FileEnd::Source(source.file))
+            }
+            Direction::Write => {
+                if !s.rules.create && !s.rules.overwrite {
+                    return Err(READ_ONLY);
+                }
+                let session = Session::server_write(
+                    now,
+                    from,
+                    incoming.mode,
+                    &incoming.options,
+                    &s.policy,
+                    &s.config,
+                )?;
+                let upload = s.root.begin_upload(&incoming.path, s.rules)?;
+                (session, FileEnd::Sink(upload))
+            }
+        };
+        let no_socket = |_| Refusal::new(ErrorCode::NotDefined, "server out of sockets");
+        let mut socket = bind_udp(SocketAddr::new(self.local_ip, 0)).map_err(no_socket)?;
+        let entry = self.transfers.vacant_entry();
+        let key = entry.key();
+        self.poll
+            .registry()
+            .register(&mut socket, Token(key), Interest::READABLE)
+            .map_err(no_socket)?;
+        let record = Record::new(
+            from,
+            incoming.direction,
+            incoming.raw_filename,
+            incoming.mode,
+        );
+        entry.insert(Served {
+            transfer: Transfer::new(session, socket, file),
+            record,
+            request: datagram.into(),
+            ended: false,
+        });
+        self.by_peer.insert(from, key);
+        let served = &mut self.transfers[key];
+        let ended = served.transfer.step(now, Input::Drain, &mut self.tx);
+        self.after_step(key, ended);
+        Ok(())
+    }
+
+    fn refuse(&mut self, to: SocketAddr, what: Option<(Direction, &[u8])>, refusal: &Refusal) {
+        log::refused(to, what, refusal);
+        self.send_error(to, refusal);
+    }
+
+    /// Sends `refusal` as an ERROR from the listening socket.
+    fn send_error(&mut self, to: SocketAddr, refusal: &Refusal) {
+        let len = refusal.encode(&mut self.tx);
+        if len > 0 {
+            // A full socket buffer loses it, as the network might; the client retries.
+            let _ = self.listener.send_to(&self.tx[..len], to);
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The server's event loop: one mio `Poll`, the listening socket, one socket per transfer
+//! (its transfer ID, R-XFR-3), transfers in a slab keyed by token, and a deadline heap
+//! whose earliest entry is the `poll` timeout, so an idle server sleeps.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+
+use mio::net::UdpSocket;
+use mio::{Events, Interest, Poll, Token};
+use slab::Slab;
+use tftp_proto::{Config, ErrorCode, ServerPolicy};
+
+use crate::driver::clock::Clock;
+use crate::driver::deadlines::Deadlines;
+use crate::driver::fs::{Root, WriteRules};
+use crate::driver::net::MAX_DATAGRAM;
+use crate::driver::shutdown::Shutdown;
+use crate::driver::transfer::{Ended, Input, Transfer};
+use crate::log::{self, Record};
+use crate::ratelimit::RateLimiter;
+
+/// The listening socket's token; transfers use their slab key.
+pub const LISTENER: Token = Token(usize::MAX);
+/// The token of the stop-signal waker.
+pub const WAKER: Token = Token(usize::MAX - 1);
+
+/// How the server treats requests.
+#[derive(Debug)]
+pub struct Settings {
+    /// The served folder.
+    pub root: Root,
+    /// What uploads may do.
+    pub rules: WriteRules,
+    /// Option negotiation and upload size limit.
+    pub policy: ServerPolicy,
+    /// Retransmission timing.
+    pub config: Config,
+    /// Most transfers at once.
+    pub max_sessions: usize,
+}
+
+/// A transfer and what the server keeps about it.
+pub(crate) struct Served {
+    pub(crate) transfer: Transfer,
+    pub(crate) record: Record,
+    /// The request that started it: an identical one from the same peer is a repeat.
+    pub(crate) request: Box<[u8]>,
+    pub(crate) ended: bool,
+}
+
+/// The running server.
+pub struct Server {
+    pub(crate) poll: Poll,
+    pub(crate) listener: UdpSocket,
+    /// Transfer sockets bind here, port 0.
+    pub(crate) local_ip: IpAddr,
+    pub(crate) transfers: Slab<Served>,
+    /// The latest transfer of each peer address, to route repeated requests (R-SRV-6).
+    pub(crate) by_peer: HashMap<SocketAddr, usize>,
+    pub(crate) deadlines: Deadlines,
+    pub(crate) clock: Clock,
+    pub(crate) settings: Settings,
+    pub(crate) limiter: RateLimiter,
+    shutdown: Shutdown,
+    pub(crate) rx: Vec<u8>,
+    pub(crate) tx: Vec<u8>,
+}
+
+impl Server {
+    /// A server on the bound `listener`.
+    pub fn new(
+        mut listener: UdpSocket,
+        settings: Settings,
+        limiter: RateLimiter,
+    ) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let shutdown = Shutdown::install(poll.registry(), WAKER)?;
+        let local_ip = listener.local_addr()?.ip();
+        Ok(Server {
+            poll,
+            listener,
+            local_ip,
+            transfers: Slab::new(),
+            by_peer: HashMap::new(),
+            deadlines: Deadlines::new(),
+            clock: Clock::new(),
+            settings,
+            limiter,
+            shutdown,
+            rx: vec![0; MAX_DATAGRAM],
+            tx: vec![0; MAX_DATAGRAM],
+        })
+    }
+
+    /// Serves until a stop signal, then aborts the running transfers and returns.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(256);
+        loop {
+            if self.shutdown.requested() {
+                self.stop();
+                return Ok(());
+            }
+            let timeout = self.deadlines.next().map(|d| self.clock.until(d));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.on_listener(),
+                    WAKER => {}
+                    Token(key) => self.on_transfer(key),
+                }
+            }
+            self.on_deadlines();
+        }
+    }
+
+    /// Datagrams on a transfer's socket.
+    fn on_transfer(&mut self, key: usize) {
+        let Some(served) = self.transfers.get_mut(key) else {
+            return;
+        };
+        let ended = served
+            .transfer
+            .on_readable(&self.clock, &mut self.rx, &mut self.tx);
+        self.after_step(key, ended);
+    }
+
+    /// Every session whose deadline has passed.
+    fn on_deadlines(&mut self) {
+        let now = self.clock.now();
+        while let Some(Token(key)) = self.deadlines.pop_expired(now) {
+            let Some(served) = self.transfers.get_mut(key) else {
+                continue;
+            };
+            let ended = served.transfer.step(now, Input::Timeout, &mut self.tx);
+            self.after_step(key, ended);
+        }
+    }
+
+    /// After a step: log an ending, drop a closed transfer, or re-arm its deadline.
+    pub(crate) fn after_step(&mut self, key: usize, ended: Option<Ended>) {
+        let Some(served) = self.transfers.get_mut(key) else {
+            return;
+        };
+        if let Some(ended) = ended {
+            served.ended = true;
+            let t = &served.transfer;
+            log::transfer(&served.record, t.session.options(), t.moved(), &ended);
+        }
+        if served.transfer.is_closed() {
+            self.remove(key);
+        } else {
+            let deadline = served.transfer.deadline();
+            self.deadlines.arm(Token(key), deadline, self.clock.now());
+        }
+    }
+
+    /// Drops a transfer: its socket closes, an unfinished upload's temporary file goes.
+    fn remove(&mut self, key: usize) {
+        let Some(mut served) = self.transfers.try_remove(key) else {
+            return;
+        };
+        // Closing the socket deregisters it anyway.
+        let _ = self.poll.registry().deregister(&mut served.transfer.socket);
+        if self.by_peer.get(&served.record.peer) == Some(&key) {
+            self.by_peer.remove(&served.record.peer);
+        }
+        self.deadlines.disarm(Token(key));
+    }
+
+    /// Ctrl-C or SIGTERM: every running transfer gets ERROR 0 and is dropped.
+    fn stop(&mut self) {
+        let keys: Vec<usize> = self.transfers.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            if let Some(served) = self.transfers.get_mut(key) {
+                if !served.ended {
+                    let now = self.clock.now();
+                    let ended = served.transfer.abort(
+                        now,
+                        ErrorCode::NotDefined,
+                        "server shutting down",
+                        &mut self.tx,
+                    );
+                    if let Some(ended) = ended {
+                        let t = &served.transfer;
+                        log::transfer(&served.record, t.session.options(), t.moved(), &ended);
+                    }
+                }
+            }
+            self.remove(key);
+        }
+        eprintln!("tftpd: stopped");
+    }
+}
