@@ -35,6 +35,10 @@ use crate::sender::{AckOutcome, Sender};
 use crate::time::Instant;
 use crate::timer::{Config, Expiry, RetransmitTimer};
 
+/// How many strangers get an ERROR 5 between two drains of [`Session::poll_transmit`]; more
+/// are dropped (a flood must not grow memory or the answer rate).
+const STRANGER_REPLIES: usize = 4;
+
 /// Longest peer error message kept in a [`TransferError::Peer`].
 const MAX_PEER_MESSAGE: usize = 255;
 
@@ -197,7 +201,8 @@ pub struct Session {
     machine: Machine,
     timer: RetransmitTimer,
     control: Option<Control>,
-    stranger: Option<SocketAddr>,
+    /// Strangers owed an ERROR 5, at most [`STRANGER_REPLIES`] between two drains.
+    strangers: [Option<SocketAddr>; STRANGER_REPLIES],
     /// When the control packet now awaiting an answer (request, OACK, ACK) first went out:
     /// a round-trip sample when the answer comes (none after a retransmission, Karn's rule).
     probe: Option<Instant>,
@@ -236,7 +241,7 @@ impl Session {
             machine: Machine::Idle,
             timer: RetransmitTimer::new(now),
             control: None,
-            stranger: None,
+            strangers: [None; STRANGER_REPLIES],
             probe: None,
             gap_deadline: None,
             outcome: None,
@@ -396,7 +401,7 @@ impl Session {
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
             && self.control.is_none()
-            && self.stranger.is_none()
+            && self.strangers.iter().all(Option::is_none)
             && (self.outcome.is_none() || self.outcome_reported)
     }
 
@@ -518,6 +523,7 @@ impl Session {
     fn stranger_datagram(&mut self, from: SocketAddr, datagram: &[u8]) {
         // R-XFR-4: ERROR 5 to the stranger; never answer an ERROR 5 (two sessions must not
         // bounce ERRORs between them forever).
+        // Runts under 4 bytes get nothing either: the answer would outweigh them (reflection).
         let is_error5 = matches!(
             Packet::parse(datagram),
             Ok(Packet::Error {
@@ -525,8 +531,11 @@ impl Session {
                 ..
             })
         );
-        if !is_error5 {
-            self.stranger = Some(from);
+        if is_error5 || datagram.len() < 4 {
+            return;
+        }
+        if let Some(slot) = self.strangers.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(from);
         }
     }
 
@@ -757,7 +766,12 @@ impl Session {
         }
         match self.timer.expire(now, &self.config) {
             Expiry::NotYet => {}
-            Expiry::GiveUp { retries } => self.fail(TransferError::TimedOut { retries }, None),
+            Expiry::GiveUp { retries } => {
+                // A server that never heard from its peer resent nothing (R-SRV-6).
+                let silent = !self.role.is_client() && !self.peer_answered;
+                let retries = if silent { 0 } else { retries };
+                self.fail(TransferError::TimedOut { retries }, None)
+            }
             Expiry::Retransmit => self.retransmit(),
         }
     }
@@ -766,6 +780,7 @@ impl Session {
         if !self.role.is_client() && !self.peer_answered {
             return; // R-SRV-6: never repeat the first packet to a silent peer.
         }
+        self.timer.total_retransmits += 1;
         self.probe = None;
         match (&mut self.machine, self.phase) {
             (_, Phase::Requesting) => self.control = Some(Control::Request),
@@ -829,7 +844,7 @@ impl Session {
     /// Writes the next datagram to send into `buf` (at least [`Session::max_datagram_len`]
     /// bytes) and says where it goes.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if let Some(stranger) = self.stranger.take() {
+        if let Some(stranger) = self.strangers.iter_mut().find_map(Option::take) {
             let len = encode_error(buf, ErrorCode::UnknownTransferId, "unknown transfer ID");
             return (len > 0).then_some(Transmit {
                 destination: stranger,

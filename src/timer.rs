@@ -93,7 +93,8 @@ pub(crate) struct RetransmitTimer {
     deadline: Option<Instant>,
     /// Timeouts since the last progress.
     retries: u32,
-    /// Retransmissions over the whole transfer.
+    /// Retransmissions over the whole transfer (counted by the session, which knows whether
+    /// a timeout really resent anything).
     pub(crate) total_retransmits: u32,
     last_progress: Instant,
 }
@@ -195,7 +196,6 @@ impl RetransmitTimer {
             };
         }
         self.retries += 1;
-        self.total_retransmits += 1;
         self.arm(now, config);
         Expiry::Retransmit
     }
