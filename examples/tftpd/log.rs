@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tftp_proto::server::Direction;
-use tftp_proto::{Completion, Mode, Refusal, TransferError, TransferOptions};
+use tftp_proto::{Completion, Mode, Refusal, TransferOptions};
 
 use crate::driver::net::display_addr;
 use crate::driver::transfer::Ended;
@@ -58,7 +58,8 @@ pub fn transfer(record: &Record, options: TransferOptions, moved: u64, ended: &E
             (0, Some(s.retransmits), "size probe".to_string())
         }
         Ended::Done(s) => (s.bytes, Some(s.retransmits), "ok".to_string()),
-        Ended::Failed(e) => (moved, failed_retransmits(e), format!("failed: {e}")),
+        // A timeout's message already counts its retransmissions.
+        Ended::Failed(e) => (moved, None, format!("failed: {e}")),
     };
     let _ = write!(
         line,
@@ -103,13 +104,6 @@ fn options_text(o: TransferOptions) -> String {
         let _ = write!(text, " tsize={t}");
     }
     text
-}
-
-fn failed_retransmits(e: &TransferError) -> Option<u32> {
-    match e {
-        TransferError::TimedOut { retries } => Some(*retries),
-        _ => None,
-    }
 }
 
 /// Throughput in bytes per second with a decimal unit.
