@@ -143,8 +143,13 @@ struct Server {
 }
 
 impl Server {
-    /// Starts tftpd on `root` with `flags` and waits until it listens.
+    /// Starts tftpd on 127.0.0.1 for `root` with `flags` and waits until it listens.
     fn start(root: &Path, flags: &[&str]) -> Server {
+        Server::start_on("127.0.0.1", root, flags)
+    }
+
+    /// Starts tftpd on `bind` for `root` with `flags` and waits until it listens.
+    fn start_on(bind: &str, root: &Path, flags: &[&str]) -> Server {
         let log_dir = TempDir::new("log");
         let log = log_dir.path().join("tftpd.log");
         for _attempt in 0..3 {
@@ -152,7 +157,7 @@ impl Server {
             let mut child = Command::new(bin("tftpd"))
                 .arg("--root")
                 .arg(root)
-                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--bind", bind, "--port", &port.to_string()])
                 .args(flags)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -608,6 +613,28 @@ fn sigint_stops_the_server_and_removes_temporary_files() {
     let status = wait_bounded(&mut server.proc.0, Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "{}", server.log());
     assert!(root.names().is_empty(), "left behind: {:?}", root.names());
+}
+
+// R-SRV-5: `--bind ::` serves IPv6 and IPv4 from one listening socket.
+#[test]
+fn r_srv_5_dual_stack_listener_serves_ipv4_and_ipv6() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    }
+    let root = TempDir::new("v6-root");
+    let local = TempDir::new("v6-local");
+    let bytes = content(5000, 13);
+    fs::write(root.path().join("both.bin"), &bytes).expect("write");
+    let server = Server::start_on("::", root.path(), &[]);
+    for (host, name) in [
+        (format!("127.0.0.1:{}", server.port), "v4.bin"),
+        (format!("[::1]:{}", server.port), "v6.bin"),
+    ] {
+        let (status, err) = client(local.path(), &["get", &host, "both.bin", name]);
+        assert!(status.success(), "get from {host}: {err}");
+        assert!(fs::read(local.path().join(name)).expect("got") == bytes);
+    }
 }
 
 // R-XFR-5, R-XFR-7, R-OPT-8: through a relay that loses, duplicates and reorders datagrams
