@@ -448,6 +448,11 @@ impl Session {
 
     /// Ends the transfer from this side: sends ERROR `code` with `message` to the peer (a disk
     /// that filled up, a file that vanished, a user's Ctrl-C). Does nothing once closed.
+    ///
+    /// Also valid right after [`Event::Finished`] on a receiver, before the next
+    /// [`Session::poll_transmit`]: the final ACK is still queued then, and the ERROR replaces
+    /// it, so a driver that fails to store the file (fsync, rename) never acknowledges it. The
+    /// outcome already reported stays as it was.
     pub fn abort(&mut self, code: ErrorCode, message: &str) {
         if self.phase == Phase::Closed {
             return;
