@@ -905,3 +905,42 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // R-SRV-3: a driver that cannot store the upload aborts right after Finished; the peer
+    // gets the ERROR instead of the final ACK.
+    #[test]
+    fn abort_after_finished_replaces_the_final_ack() {
+        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let mut s = Session::server_write(
+            Instant::ZERO,
+            peer,
+            Mode::Octet,
+            &OptionList::EMPTY,
+            &ServerPolicy::default(),
+            &Config::default(),
+        )
+        .unwrap();
+        let mut buf = [0u8; 600];
+        let t = s.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+        assert_eq!(Packet::parse(&buf[..t.len]), Ok(Packet::Ack { block: 0 }));
+        let write = s.handle_datagram(Instant::ZERO, peer, b"\x00\x03\x00\x01end");
+        assert_eq!(write.map(|w| w.data.len()), Some(3));
+        assert!(matches!(s.poll_event(), Some(Event::Finished(_))));
+        s.abort(ErrorCode::DiskFull, "disk full");
+        let t = s.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+        assert!(matches!(
+            Packet::parse(&buf[..t.len]),
+            Ok(Packet::Error {
+                code: ErrorCode::DiskFull,
+                ..
+            })
+        ));
+        assert!(s.poll_transmit(Instant::ZERO, &mut buf).is_none());
+        assert!(s.poll_event().is_none());
+        assert!(s.is_closed());
+    }
+}
