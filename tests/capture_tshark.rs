@@ -1,0 +1,412 @@
+//! Wire check (R-INT-2): transfers through our server and our client are captured on `lo`
+//! with tshark and decoded again; every UDP packet of each transfer must decode as TFTP,
+//! none may be malformed or carry an expert warning, and the OACK must hold the options
+//! that were asked for.
+//!
+//! Capturing on `lo` needs root: when not root and not under CI, the tests skip loudly.
+
+#![cfg(unix)]
+
+#[path = "support/procs.rs"]
+mod procs;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use procs::{
+    content, our_bin, output_text, require_peer, require_root, run_bounded, start_our_server,
+    ChildGuard, TempDir,
+};
+
+/// Longest wait for tshark to start capturing (it prints "Capture started").
+const CAPTURE_START: Duration = Duration::from_secs(30);
+/// Longest run of one client, or of one tshark decode.
+const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------
+// Capture.
+
+/// A running `tshark -i lo -f udp -w FILE`.
+struct Capture {
+    guard: ChildGuard,
+    tshark: PathBuf,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Starts capturing into `dir`, or None (skipped loudly) without root or tshark.
+    fn start(dir: &Path) -> Option<Capture> {
+        if !require_root("capturing on lo with tshark") {
+            return None;
+        }
+        let tshark = require_peer("tshark")?;
+        let file = dir.join("capture.pcapng");
+        let log = dir.join("tshark.log");
+        let child = Command::new(&tshark)
+            .args(["-i", "lo", "-f", "udp", "-q", "-w"])
+            .arg(&file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("tshark log"))
+            .spawn()
+            .expect("spawn tshark");
+        let mut guard = ChildGuard::new(child);
+        guard.log = Some(log);
+        let start = Instant::now();
+        while !guard.log_text().contains("Capture started") {
+            if guard.wait_timeout(Duration::ZERO).is_some() || start.elapsed() > CAPTURE_START {
+                panic!("tshark did not start capturing: {}", guard.log_text());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        Some(Capture {
+            guard,
+            tshark,
+            file,
+        })
+    }
+
+    /// Stops the capture (SIGINT, so that the file is complete) and decodes it, with UDP
+    /// `server_port` taken as TFTP (the conversations that follow are found by tshark).
+    fn stop_and_decode(mut self, server_port: u16) -> Vec<Frame> {
+        // Let the last datagrams reach the capture before it stops.
+        thread::sleep(Duration::from_millis(300));
+        let status = self.guard.signal_and_wait("INT", Duration::from_secs(10));
+        assert!(
+            status.is_some(),
+            "tshark did not stop: {}",
+            self.guard.log_text()
+        );
+        let fields = [
+            "frame.number",
+            "udp.srcport",
+            "udp.dstport",
+            "frame.protocols",
+            "tftp.opcode",
+            "tftp.block",
+            "tftp.source_file",
+            "tftp.destination_file",
+            "tftp.option.name",
+            "tftp.option.value",
+            "tftp.error.code",
+            "_ws.malformed",
+            "_ws.expert.severity",
+            "_ws.expert.message",
+        ];
+        let mut cmd = Command::new(&self.tshark);
+        cmd.arg("-r")
+            .arg(&self.file)
+            .args(["-d", &format!("udp.port=={server_port},tftp")])
+            .args(["-Y", "udp", "-T", "fields", "-E", "separator=/t"]);
+        for f in fields {
+            cmd.args(["-e", f]);
+        }
+        let out = run_bounded(&mut cmd, RUN_TIMEOUT);
+        assert!(out.status.success(), "tshark -r: {}", output_text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(Frame::parse)
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        // SIGINT lets tshark stop its dumpcap; the guard then kills whatever is left.
+        self.guard.signal_and_wait("INT", Duration::from_secs(5));
+    }
+}
+
+/// One decoded UDP datagram.
+#[derive(Debug, Clone)]
+struct Frame {
+    number: u64,
+    src: u16,
+    dst: u16,
+    protocols: String,
+    opcode: Option<u16>,
+    block: Option<u16>,
+    file: String,
+    options: Vec<(String, String)>,
+    error_code: Option<u16>,
+    malformed: String,
+    expert: String,
+}
+
+impl Frame {
+    fn parse(line: &str) -> Frame {
+        let f: Vec<&str> = line.split('\t').collect();
+        let get = |i: usize| f.get(i).copied().unwrap_or("").to_string();
+        let num = |i: usize| get(i).split(',').next().and_then(|v| v.parse().ok());
+        let names: Vec<String> = split_list(&get(8));
+        let values: Vec<String> = split_list(&get(9));
+        Frame {
+            number: num(0).unwrap_or(0),
+            src: num(1).unwrap_or(0) as u16,
+            dst: num(2).unwrap_or(0) as u16,
+            protocols: get(3),
+            opcode: num(4).map(|v| v as u16),
+            block: num(5).map(|v| v as u16),
+            file: format!("{}{}", get(6), get(7)),
+            options: names.into_iter().zip(values).collect(),
+            error_code: num(10).map(|v| v as u16),
+            malformed: get(11),
+            expert: format!("{} {}", get(12), get(13)).trim().to_string(),
+        }
+    }
+
+    fn option(&self, name: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(',').map(str::to_string).collect()
+    }
+}
+
+/// The frames of the transfer whose request (opcode `opcode`, file `name`) went to
+/// `server_port`: the request, and everything between the client's port and the server's
+/// ports (listening port and transfer ID).
+fn transfer_frames(frames: &[Frame], server_port: u16, opcode: u16, name: &str) -> Vec<Frame> {
+    let request = frames
+        .iter()
+        .find(|f| f.dst == server_port && f.opcode == Some(opcode) && f.file == name)
+        .unwrap_or_else(|| panic!("no request {opcode} for {name} to port {server_port}"));
+    let client = request.src;
+    let tid = frames
+        .iter()
+        .find(|f| f.number > request.number && f.dst == client && f.src != server_port)
+        .map(|f| f.src);
+    frames
+        .iter()
+        .filter(|f| f.number >= request.number)
+        .filter(|f| {
+            let ends = |a: u16, b: u16| (f.src == a && f.dst == b) || (f.src == b && f.dst == a);
+            ends(client, server_port) || tid.is_some_and(|t| ends(client, t))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Asserts that every frame decodes as TFTP, with no malformed packet and no expert info
+/// (but the one on every ERROR packet).
+fn assert_clean(what: &str, frames: &[Frame]) {
+    assert!(!frames.is_empty(), "{what}: no packets captured");
+    let bad: Vec<&Frame> = frames
+        .iter()
+        .filter(|f| {
+            !f.protocols.split(':').any(|p| p == "tftp")
+                || f.opcode.is_none()
+                || !f.malformed.is_empty()
+                || !(f.expert.is_empty() || is_error_note(f))
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: {} of {} packets not clean TFTP:\n{bad:#?}",
+        bad.len(),
+        frames.len()
+    );
+}
+
+/// Wireshark marks every TFTP ERROR packet with the expert warning "TFTP ERROR packet": a
+/// statement about the packet's kind, not a decoding problem.
+fn is_error_note(f: &Frame) -> bool {
+    f.opcode == Some(5) && f.expert.ends_with(" TFTP ERROR packet") && !f.expert.contains(',')
+}
+
+/// The OACK of a transfer.
+fn oack(what: &str, frames: &[Frame]) -> Frame {
+    frames
+        .iter()
+        .find(|f| f.opcode == Some(6))
+        .cloned()
+        .unwrap_or_else(|| panic!("{what}: no OACK in {frames:#?}"))
+}
+
+fn opcodes(frames: &[Frame], opcode: u16) -> usize {
+    frames.iter().filter(|f| f.opcode == Some(opcode)).count()
+}
+
+/// Runs our client in `cwd` with `args`.
+fn our_client(cwd: &Path, args: &[&str]) -> Output {
+    run_bounded(
+        Command::new(our_bin("tftp")).args(args).current_dir(cwd),
+        RUN_TIMEOUT,
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Tests.
+
+// R-INT-2, R-OPT-5, R-OPT-7, R-OPT-8: atftp gets 300000 bytes from our server with blksize
+// 1468, windowsize 8 and tsize 0: every packet decodes as TFTP, nothing is malformed, the OACK
+// grants tsize=300000, blksize=1468, windowsize=8, and the receiver ACKs once per window.
+#[test]
+fn r_int_2_server_packets_with_atftp_options_decode_cleanly() {
+    let dir = TempDir::new("cap-atftp");
+    let root = TempDir::new("cap-atftp-root");
+    let size = 300_000;
+    let bytes = content(size, 2000);
+    fs::write(root.path().join("win.bin"), &bytes).expect("write served file");
+    let Some(atftp) = require_peer("atftp") else {
+        return;
+    };
+    let (server, addr) = start_our_server(root.path(), &[]);
+    let Some(capture) = Capture::start(dir.path()) else {
+        return;
+    };
+
+    let local = dir.path().join("win.bin");
+    let out = run_bounded(
+        Command::new(&atftp)
+            .args(["--option", "blksize 1468", "--option", "windowsize 8"])
+            .args(["--option", "tsize 0", "-g", "-r", "win.bin", "-l"])
+            .arg(&local)
+            .args(["127.0.0.1", &addr.port().to_string()]),
+        RUN_TIMEOUT,
+    );
+    assert!(out.status.success(), "atftp: {}", output_text(&out));
+    assert!(fs::read(&local).expect("fetched") == bytes, "bytes differ");
+
+    let frames = capture.stop_and_decode(addr.port());
+    let transfer = transfer_frames(&frames, addr.port(), 1, "win.bin");
+    let log = server.log_text();
+    assert_clean(&format!("atftp get (server log: {log})"), &transfer);
+    let o = oack("atftp get", &transfer);
+    assert_eq!(o.option("tsize"), Some("300000"), "{o:?}");
+    assert_eq!(o.option("blksize"), Some("1468"), "{o:?}");
+    assert_eq!(o.option("windowsize"), Some("8"), "{o:?}");
+    let blocks = size / 1468 + 1;
+    assert!(
+        opcodes(&transfer, 3) >= blocks,
+        "DATA packets: {transfer:#?}"
+    );
+    let last = transfer
+        .iter()
+        .filter(|f| f.opcode == Some(3))
+        .filter_map(|f| f.block)
+        .max();
+    assert_eq!(last, Some(blocks as u16), "last DATA block");
+    // ACK 0 after the OACK, then one ACK per window of 8 (and the last block).
+    let acks = opcodes(&transfer, 4);
+    assert!(
+        acks <= 1 + blocks.div_ceil(8) + 2,
+        "{acks} ACKs for {blocks} blocks"
+    );
+    println!(
+        "R-INT-2 atftp get: {} packets decoded as TFTP, OACK {:?}",
+        transfer.len(),
+        o.options
+    );
+}
+
+// R-INT-2, R-MOD-2, R-OPT-5, R-OPT-7, R-OPT-8, R-PKT-7: our client against our server, every
+// packet of both sides decodes as TFTP: a netascii get and put, an octet put with blksize,
+// windowsize and tsize (OACK checked), and a get of a missing file (ERROR 1).
+#[test]
+fn r_int_2_client_packets_decode_cleanly() {
+    let dir = TempDir::new("cap-client");
+    let root = TempDir::new("cap-client-root");
+    let text = b"first line\nsecond line\n\nbare\rreturn\n".repeat(200);
+    fs::write(root.path().join("notes.txt"), &text).expect("write text");
+    let upload = content(100_000, 2100);
+    fs::write(dir.path().join("up.bin"), &upload).expect("write upload");
+    fs::write(dir.path().join("notes-up.txt"), &text).expect("write text upload");
+    let (server, addr) = start_our_server(root.path(), &["--allow-create"]);
+    let host = addr.to_string();
+    let Some(capture) = Capture::start(dir.path()) else {
+        return;
+    };
+
+    let runs: [&[&str]; 4] = [
+        &[
+            "get",
+            &host,
+            "notes.txt",
+            "notes.txt",
+            "--mode",
+            "netascii",
+            "--blksize",
+            "1468",
+            "--tsize",
+        ],
+        &[
+            "put",
+            &host,
+            "notes-up.txt",
+            "notes-up.txt",
+            "--mode",
+            "netascii",
+        ],
+        &[
+            "put",
+            &host,
+            "up.bin",
+            "up.bin",
+            "--blksize",
+            "1468",
+            "--windowsize",
+            "8",
+            "--tsize",
+        ],
+        &["get", &host, "missing.txt", "missing.txt"],
+    ];
+    for (i, args) in runs.iter().enumerate() {
+        let out = our_client(dir.path(), args);
+        assert_eq!(
+            out.status.success(),
+            i != 3,
+            "{args:?}: {}",
+            output_text(&out)
+        );
+    }
+    assert_eq!(fs::read(dir.path().join("notes.txt")).expect("got"), text);
+    assert_eq!(
+        fs::read(root.path().join("notes-up.txt")).expect("put"),
+        text
+    );
+    assert!(fs::read(root.path().join("up.bin")).expect("put") == upload);
+
+    let frames = capture.stop_and_decode(addr.port());
+    let log = server.log_text();
+
+    let get = transfer_frames(&frames, addr.port(), 1, "notes.txt");
+    assert_clean(&format!("netascii get (server log: {log})"), &get);
+    let o = oack("netascii get", &get);
+    assert_eq!(o.option("blksize"), Some("1468"), "{o:?}");
+
+    let text_put = transfer_frames(&frames, addr.port(), 2, "notes-up.txt");
+    assert_clean(&format!("netascii put (server log: {log})"), &text_put);
+
+    let put = transfer_frames(&frames, addr.port(), 2, "up.bin");
+    assert_clean(&format!("octet put (server log: {log})"), &put);
+    let o = oack("octet put", &put);
+    assert_eq!(o.option("tsize"), Some("100000"), "{o:?}");
+    assert_eq!(o.option("blksize"), Some("1468"), "{o:?}");
+    assert_eq!(o.option("windowsize"), Some("8"), "{o:?}");
+
+    let missing = transfer_frames(&frames, addr.port(), 1, "missing.txt");
+    assert_clean(&format!("missing file (server log: {log})"), &missing);
+    assert!(
+        missing.iter().any(|f| f.error_code == Some(1)),
+        "no ERROR 1: {missing:#?}"
+    );
+    println!(
+        "R-INT-2 our client: {} + {} + {} + {} packets decoded as TFTP",
+        get.len(),
+        text_put.len(),
+        put.len(),
+        missing.len()
+    );
+}
