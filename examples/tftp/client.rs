@@ -161,9 +161,24 @@ fn drive(
     let mut events = Events::with_capacity(16);
     let mut deadlines = Deadlines::new();
     let mut outcome = transfer.step(clock.now(), Input::Drain, &mut tx);
+    // Once the outcome is known, the session only dallies (answers a repeated final DATA); a
+    // command-line client keeps that up for CLIENT_DALLY at most, whatever timeout was
+    // negotiated, and a Ctrl-C then ends it quietly: the transfer is already complete.
+    let mut dally_until: Option<std::time::Instant> = None;
     while !transfer.is_closed() {
+        if outcome.is_some() {
+            let until =
+                *dally_until.get_or_insert_with(|| std::time::Instant::now() + CLIENT_DALLY);
+            if shutdown.requested() || std::time::Instant::now() >= until {
+                break;
+            }
+        }
         deadlines.arm(SOCKET, transfer.deadline(), clock.now());
-        let timeout = deadlines.next().map(|d| clock.until(d));
+        let mut timeout = deadlines.next().map(|d| clock.until(d));
+        if let Some(until) = dally_until {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        }
         match poll.poll(&mut events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -172,7 +187,7 @@ fn drive(
                 return Err(Failure::Setup(format!("poll failed: {e}")));
             }
         }
-        if shutdown.requested() {
+        if shutdown.requested() && outcome.is_none() {
             transfer.abort(clock.now(), ErrorCode::NotDefined, "interrupted", &mut tx);
             return Err(Failure::Interrupted);
         }
