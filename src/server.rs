@@ -53,9 +53,11 @@ pub enum Intake<'a> {
 
 /// Checks the first datagram of a transfer.
 pub fn accept(datagram: &[u8]) -> Intake<'_> {
+    if datagram.len() < 4 {
+        return Intake::Ignore; // whatever it parses as: no answer outweighs a runt
+    }
     let packet = match Packet::parse(datagram) {
         Ok(p) => p,
-        Err(_) if datagram.len() < 4 => return Intake::Ignore,
         Err(ParseError::UnknownOpcode(op)) => {
             return Intake::Refuse(Refusal {
                 code: ErrorCode::IllegalOperation,
@@ -136,7 +138,13 @@ mod tests {
 
     #[test]
     fn runts_and_errors_are_dropped_others_refused() {
-        for d in [&b""[..], b"\x00", b"\x00\x05\x00", b"\x00\x05\x00\x01x\x00"] {
+        for d in [
+            &b""[..],
+            b"\x00",
+            b"\x00\x05\x00",
+            b"\x00\x06",
+            b"\x00\x05\x00\x01x\x00",
+        ] {
             assert_eq!(accept(d), Intake::Ignore);
         }
         for d in [

@@ -39,7 +39,7 @@ use crate::timer::{Config, Expiry, RetransmitTimer};
 /// are dropped (a flood must not grow memory or the answer rate).
 const STRANGER_REPLIES: usize = 4;
 
-/// Longest peer error message kept in a [`TransferError::Peer`].
+/// Longest peer error message kept in a [`TransferError::Peer`], in bytes.
 const MAX_PEER_MESSAGE: usize = 255;
 
 /// Which of the four roles a session plays.
@@ -555,7 +555,11 @@ impl Session {
             return;
         }
         let cut = &message[..message.len().min(MAX_PEER_MESSAGE)];
-        let message = String::from_utf8_lossy(cut).into_owned();
+        let mut message = String::from_utf8_lossy(cut).into_owned();
+        // Lossy decoding can triple the length; keep the bound in bytes.
+        while message.len() > MAX_PEER_MESSAGE {
+            message.pop();
+        }
         self.fail(TransferError::Peer { code, message }, None);
     }
 
