@@ -239,7 +239,7 @@ impl Session {
             oack: OptionBuf::new(),
             max_file_size: None,
             machine: Machine::Idle,
-            timer: RetransmitTimer::new(now),
+            timer: RetransmitTimer::new(now, config),
             control: None,
             strangers: [None; STRANGER_REPLIES],
             probe: None,
@@ -628,7 +628,7 @@ impl Session {
             Machine::Receiver(Receiver::new(b, w, self.mode))
         };
         let rtt = self.probe.take().map(|t| now - t);
-        self.timer.progress(now, rtt, &self.config);
+        self.timer.progress(now, rtt);
     }
 
     fn on_ack(&mut self, now: Instant, block: u16) {
@@ -646,7 +646,7 @@ impl Session {
                 }
                 self.phase = Phase::Transfer;
                 let rtt = self.probe.take().map(|t| now - t);
-                self.timer.progress(now, rtt, &self.config);
+                self.timer.progress(now, rtt);
             }
             (Role::ClientPut | Role::ServerRead, Phase::Transfer) => {
                 let Machine::Sender(sender) = &mut self.machine else {
@@ -655,9 +655,9 @@ impl Session {
                 let guard = self.timer.srtt().unwrap_or(Duration::ZERO);
                 match sender.on_ack(block, now, guard) {
                     AckOutcome::Ignored => {}
-                    AckOutcome::Progress { rtt } => self.timer.progress(now, rtt, &self.config),
+                    AckOutcome::Progress { rtt } => self.timer.progress(now, rtt),
                     AckOutcome::Finished { rtt } => {
-                        self.timer.progress(now, rtt, &self.config);
+                        self.timer.progress(now, rtt);
                         self.finish(Completion::Transferred);
                         self.phase = Phase::Closed;
                     }
@@ -716,7 +716,7 @@ impl Session {
                     }
                 }
                 let rtt = self.probe.take().map(|t| now - t);
-                self.timer.progress(now, rtt, &self.config);
+                self.timer.progress(now, rtt);
                 if let Some(ack) = ack {
                     self.control = Some(Control::Ack(ack));
                 }
@@ -773,7 +773,7 @@ impl Session {
         if self.phase == Phase::Closed {
             return;
         }
-        match self.timer.expire(now, &self.config) {
+        match self.timer.expire(now) {
             Expiry::NotYet => {}
             Expiry::GiveUp { retries } => {
                 // A server that never heard from its peer resent nothing (R-SRV-6).
@@ -875,7 +875,7 @@ impl Session {
         };
         let (block, data) = sender.next_data(now)?;
         let len = Packet::Data { block, data }.encode(buf).unwrap_or(0);
-        self.timer.arm_if_idle(now, &self.config);
+        self.timer.arm_if_idle(now);
         (len > 0).then_some(Transmit {
             destination: self.peer,
             len,
@@ -896,7 +896,7 @@ impl Session {
             self.phase,
             Phase::Requesting | Phase::OackSent | Phase::Transfer
         ) {
-            self.timer.arm(now, &self.config);
+            self.timer.arm(now);
         }
         encoded.unwrap_or(0)
     }

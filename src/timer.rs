@@ -76,19 +76,54 @@ impl RttEstimator {
     /// The retransmission interval: SRTT + 4 RTTVAR within the configured floor and ceiling,
     /// or the initial interval before any sample.
     pub fn rto(&self, config: &Config) -> Duration {
+        Duration::from_micros(self.rto_micros(&Limits::from(config)))
+    }
+
+    fn rto_micros(&self, limits: &Limits) -> u64 {
         let raw = match self.srtt {
-            None => config.initial_rto,
-            Some(srtt) => Duration::from_micros(srtt.saturating_add(4 * self.rttvar.max(250))),
+            None => limits.initial,
+            Some(srtt) => srtt.saturating_add(4 * self.rttvar.max(250)),
         };
-        raw.clamp(config.min_rto, config.max_rto.max(config.min_rto))
+        raw.clamp(limits.min, limits.max)
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A [`Config`] in plain microseconds, converted once per session: the timer runs on every
+/// packet, so its arithmetic stays in `u64`.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    initial: u64,
+    min: u64,
+    max: u64,
+    idle: u64,
+    min_retries: u32,
+    max_retries: u32,
+}
+
+impl From<&Config> for Limits {
+    fn from(c: &Config) -> Limits {
+        let min = micros(c.min_rto);
+        Limits {
+            initial: micros(c.initial_rto),
+            min,
+            max: micros(c.max_rto).max(min),
+            idle: micros(c.idle_timeout),
+            min_retries: c.min_retries,
+            max_retries: c.max_retries,
+        }
     }
 }
 
 /// The retransmission deadline of a session, with backoff and the retry budget.
 #[derive(Clone, Debug)]
 pub(crate) struct RetransmitTimer {
-    /// A negotiated `timeout` option: a fixed interval, no backoff.
-    fixed: Option<Duration>,
+    limits: Limits,
+    /// A negotiated `timeout` option: a fixed interval in microseconds, no backoff.
+    fixed: Option<u64>,
     rtt: RttEstimator,
     deadline: Option<Instant>,
     /// Timeouts since the last progress.
@@ -114,8 +149,9 @@ pub(crate) enum Expiry {
 }
 
 impl RetransmitTimer {
-    pub(crate) fn new(now: Instant) -> Self {
+    pub(crate) fn new(now: Instant, config: &Config) -> Self {
         RetransmitTimer {
+            limits: Limits::from(config),
             fixed: None,
             rtt: RttEstimator::default(),
             deadline: None,
@@ -127,21 +163,25 @@ impl RetransmitTimer {
 
     /// Fixes the interval to a negotiated `timeout` option (R-XFR-12).
     pub(crate) fn set_fixed(&mut self, seconds: Option<u8>) {
-        self.fixed = seconds.map(|s| Duration::from_secs(s.into()));
+        self.fixed = seconds.map(|s| u64::from(s) * 1_000_000);
     }
 
     pub(crate) fn srtt(&self) -> Option<Duration> {
         self.rtt.srtt()
     }
 
-    /// The current interval, backoff included.
-    pub(crate) fn interval(&self, config: &Config) -> Duration {
+    fn interval_micros(&self) -> u64 {
         if let Some(fixed) = self.fixed {
             return fixed;
         }
-        let base = self.rtt.rto(config);
-        let backed = base.saturating_mul(1u32 << self.retries.min(16));
-        backed.min(config.max_rto.max(config.min_rto))
+        let base = self.rtt.rto_micros(&self.limits);
+        (base << self.retries.min(16)).min(self.limits.max)
+    }
+
+    /// The current interval, backoff included.
+    #[cfg(test)]
+    pub(crate) fn interval(&self) -> Duration {
+        Duration::from_micros(self.interval_micros())
     }
 
     /// True after a timeout, until the next progress.
@@ -154,14 +194,15 @@ impl RetransmitTimer {
     }
 
     /// Starts (or restarts) the wait for an answer from `now`.
-    pub(crate) fn arm(&mut self, now: Instant, config: &Config) {
-        self.deadline = Some(now + self.interval(config));
+    pub(crate) fn arm(&mut self, now: Instant) {
+        let at = now.as_micros().saturating_add(self.interval_micros());
+        self.deadline = Some(Instant::from_micros(at));
     }
 
     /// Arms the timer only when it is not running.
-    pub(crate) fn arm_if_idle(&mut self, now: Instant, config: &Config) {
+    pub(crate) fn arm_if_idle(&mut self, now: Instant) {
         if self.deadline.is_none() {
-            self.arm(now, config);
+            self.arm(now);
         }
     }
 
@@ -171,24 +212,27 @@ impl RetransmitTimer {
 
     /// The peer moved the transfer forward: reset the backoff and the budget, fold in a round
     /// trip when one was measured cleanly (Karn's rule is the caller's), and re-arm.
-    pub(crate) fn progress(&mut self, now: Instant, sample: Option<Duration>, config: &Config) {
+    pub(crate) fn progress(&mut self, now: Instant, sample: Option<Duration>) {
         if let Some(rtt) = sample {
             self.rtt.sample(rtt);
         }
         self.retries = 0;
         self.last_progress = now;
-        self.arm(now, config);
+        self.arm(now);
     }
 
     /// Checks the deadline at `now`.
-    pub(crate) fn expire(&mut self, now: Instant, config: &Config) -> Expiry {
+    pub(crate) fn expire(&mut self, now: Instant) -> Expiry {
         match self.deadline {
             Some(d) if d <= now => {}
             _ => return Expiry::NotYet,
         }
-        let idle = now - self.last_progress;
-        if self.retries >= config.max_retries
-            || (self.retries >= config.min_retries && idle >= config.idle_timeout)
+        let idle = now
+            .as_micros()
+            .saturating_sub(self.last_progress.as_micros());
+        let limits = &self.limits;
+        if self.retries >= limits.max_retries
+            || (self.retries >= limits.min_retries && idle >= limits.idle)
         {
             self.deadline = None;
             return Expiry::GiveUp {
@@ -196,7 +240,7 @@ impl RetransmitTimer {
             };
         }
         self.retries += 1;
-        self.arm(now, config);
+        self.arm(now);
         Expiry::Retransmit
     }
 }
@@ -233,15 +277,15 @@ mod tests {
     #[test]
     fn r_xfr_5_backoff_and_budget() {
         let c = Config::default();
-        let mut t = RetransmitTimer::new(Instant::ZERO);
-        t.progress(Instant::ZERO, Some(ms(100)), &c);
-        let first = t.interval(&c);
+        let mut t = RetransmitTimer::new(Instant::ZERO, &c);
+        t.progress(Instant::ZERO, Some(ms(100)));
+        let first = t.interval();
         let mut now;
         let mut intervals = alloc::vec::Vec::new();
         loop {
             now = t.deadline().unwrap();
-            match t.expire(now, &c) {
-                Expiry::Retransmit => intervals.push(t.interval(&c)),
+            match t.expire(now) {
+                Expiry::Retransmit => intervals.push(t.interval()),
                 Expiry::GiveUp { retries } => {
                     assert!(retries >= c.min_retries && retries <= c.max_retries);
                     break;
@@ -252,14 +296,11 @@ mod tests {
         assert_eq!(intervals[0], first * 2);
         assert!(intervals.iter().all(|&i| i <= c.max_rto));
         assert!(now - Instant::ZERO >= c.idle_timeout);
-        let mut fixed = RetransmitTimer::new(Instant::ZERO);
+        let mut fixed = RetransmitTimer::new(Instant::ZERO, &c);
         fixed.set_fixed(Some(3));
-        fixed.arm(Instant::ZERO, &c);
-        assert_eq!(fixed.expire(Instant::from_millis(2999), &c), Expiry::NotYet);
-        assert_eq!(
-            fixed.expire(Instant::from_millis(3000), &c),
-            Expiry::Retransmit
-        );
-        assert_eq!(fixed.interval(&c), Duration::from_secs(3));
+        fixed.arm(Instant::ZERO);
+        assert_eq!(fixed.expire(Instant::from_millis(2999)), Expiry::NotYet);
+        assert_eq!(fixed.expire(Instant::from_millis(3000)), Expiry::Retransmit);
+        assert_eq!(fixed.interval(), Duration::from_secs(3));
     }
 }
