@@ -243,6 +243,12 @@ impl Sender {
         AckOutcome::Progress { rtt }
     }
 
+    /// Drops the round-trip probe: a timeout passed, so whatever ACK comes next may answer
+    /// an earlier copy (Karn).
+    pub(crate) fn forget_probe(&mut self) {
+        self.probe = None;
+    }
+
     /// The retransmission deadline passed: send the window again from its first block.
     pub(crate) fn on_timeout(&mut self) {
         self.next = self.base;

@@ -39,6 +39,10 @@ use crate::timer::{Config, Expiry, RetransmitTimer};
 /// are dropped (a flood must not grow memory or the answer rate).
 const STRANGER_REPLIES: usize = 4;
 
+/// How many consecutive timeouts a receiver answers by repeating its ACK; later ones only
+/// count towards giving up.
+const RECEIVER_REACKS: u32 = 3;
+
 /// Longest peer error message kept in a [`TransferError::Peer`], in bytes.
 const MAX_PEER_MESSAGE: usize = 255;
 
@@ -573,6 +577,8 @@ impl Session {
         if was_answered {
             return;
         }
+        // The first packet was lost: what answers the copy is no round-trip sample of the first.
+        self.probe = None;
         match (&mut self.machine, self.phase) {
             (_, Phase::OackSent) => self.control = Some(Control::Oack),
             (Machine::Sender(s), Phase::Transfer) => s.on_timeout(),
@@ -786,21 +792,34 @@ impl Session {
     }
 
     fn retransmit(&mut self) {
+        // Karn: whatever answers now may answer an earlier copy; it is no round-trip sample
+        // (a peer's own retransmission interval would pass for the round trip).
+        self.probe = None;
+        if let Machine::Sender(s) = &mut self.machine {
+            s.forget_probe();
+        }
         if !self.role.is_client() && !self.peer_answered {
             return; // R-SRV-6: never repeat the first packet to a silent peer.
         }
-        self.timer.total_retransmits += 1;
-        self.probe = None;
         match (&mut self.machine, self.phase) {
             (_, Phase::Requesting) => self.control = Some(Control::Request),
             (Machine::Sender(s), Phase::Transfer) => s.on_timeout(),
             (Machine::Receiver(r), Phase::Transfer) => {
-                // RFC 7440: on a timeout the receiver acknowledges the last block in order.
+                // RFC 7440: on a timeout the receiver acknowledges the last block in order. Only
+                // a few times, though: some senders (tftp-hpa's client) restart their own
+                // timer on every ACK, even a repeated one, and would never resend the DATA
+                // our ACKs are waiting for. After that the receiver waits quietly. Not before
+                // the first DATA, though: a server (ours included, R-SRV-6) does not repeat its
+                // OACK, so a lost ACK 0 is only ever recovered from this side.
+                if self.timer.retries() > RECEIVER_REACKS && r.blocks() > 0 {
+                    return;
+                }
                 let ack = r.ack_now();
                 self.control = Some(Control::Ack(ack));
             }
-            _ => {}
+            _ => return,
         }
+        self.timer.total_retransmits += 1;
     }
 
     /// The deadline at which [`Session::handle_timeout`] must be called, if any.

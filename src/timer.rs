@@ -38,7 +38,7 @@ impl Default for Config {
             min_rto: Duration::from_millis(10),
             max_rto: Duration::from_secs(2),
             min_retries: 5,
-            max_retries: 40,
+            max_retries: 50,
             idle_timeout: Duration::from_secs(12),
             dally: Duration::from_secs(3),
         }
@@ -87,6 +87,11 @@ impl RttEstimator {
         raw.clamp(limits.min, limits.max)
     }
 }
+
+/// Consecutive timeouts retried quickly, at most 8x the round-trip interval apart.
+const FAST_RETRIES: u32 = 8;
+/// The backoff during the fast retries: 2^3 = 8x.
+const MAX_FAST_SHIFT: u32 = 3;
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
@@ -175,13 +180,27 @@ impl RetransmitTimer {
             return fixed;
         }
         let base = self.rtt.rto_micros(&self.limits);
-        (base << self.retries.min(16)).min(self.limits.max)
+        // Backoff doubles up to 8x the round-trip interval for the first few timeouts: TFTP
+        // keeps at most one window in flight, so a lossy link (not congestion) is the common
+        // cause, and a longer wait would only stall the transfer. A peer still silent after
+        // that is likely gone: doubling resumes, up to the ceiling, so it gets few packets.
+        let shift = if self.retries <= FAST_RETRIES {
+            self.retries.min(MAX_FAST_SHIFT)
+        } else {
+            (self.retries - FAST_RETRIES + MAX_FAST_SHIFT).min(16)
+        };
+        (base << shift).min(self.limits.max)
     }
 
     /// The current interval, backoff included.
     #[cfg(test)]
     pub(crate) fn interval(&self) -> Duration {
         Duration::from_micros(self.interval_micros())
+    }
+
+    /// Timeouts since the last progress.
+    pub(crate) fn retries(&self) -> u32 {
+        self.retries
     }
 
     /// True after a timeout, until the next progress.

@@ -15,6 +15,10 @@ use crate::driver::transfer::{Input, Transfer};
 use crate::log::{self, Record};
 use crate::server::{Served, Server};
 
+/// Requests taken from the listening socket per loop turn, so that running transfers get
+/// their turn between batches during a flood.
+const REQUESTS_PER_TURN: usize = 32;
+
 /// Consecutive receive errors tolerated in one readiness event.
 const MAX_RECV_ERRORS: usize = 16;
 
@@ -37,13 +41,23 @@ fn is_request(datagram: &[u8]) -> bool {
 }
 
 impl Server {
-    /// Reads every waiting datagram on the listening socket.
+    /// Reads up to [`REQUESTS_PER_TURN`] waiting datagrams on the listening socket; when more
+    /// may wait, [`Server::listener_backlog`] asks the loop for another turn at once.
     pub(crate) fn on_listener(&mut self) {
         let mut rx = std::mem::take(&mut self.rx);
         let mut errors = 0;
+        let mut taken = 0;
+        self.listener_backlog = false;
         loop {
+            if taken == REQUESTS_PER_TURN {
+                self.listener_backlog = true;
+                break;
+            }
             match self.listener.recv_from(&mut rx) {
-                Ok((n, from)) => self.on_request(&rx[..n], from),
+                Ok((n, from)) => {
+                    taken += 1;
+                    self.on_request(&rx[..n], from);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 // A pending socket error is reported once; then the next datagram.

@@ -65,6 +65,9 @@ pub struct Server {
     shutdown: Shutdown,
     pub(crate) rx: Vec<u8>,
     pub(crate) tx: Vec<u8>,
+    /// The listening socket may hold more requests than the last turn took: take more next
+    /// turn, after the running transfers had theirs.
+    pub(crate) listener_backlog: bool,
 }
 
 impl Server {
@@ -92,6 +95,7 @@ impl Server {
             shutdown,
             rx: vec![0; MAX_DATAGRAM],
             tx: vec![0; MAX_DATAGRAM],
+            listener_backlog: false,
         })
     }
 
@@ -103,19 +107,29 @@ impl Server {
                 self.stop();
                 return Ok(());
             }
-            let timeout = self.deadlines.next().map(|d| self.clock.until(d));
+            let timeout = if self.listener_backlog {
+                Some(std::time::Duration::ZERO)
+            } else {
+                self.deadlines.next().map(|d| self.clock.until(d))
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
                     continue;
                 }
                 return Err(e);
             }
+            let mut listener_ready = self.listener_backlog;
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.on_listener(),
+                    LISTENER => listener_ready = true,
                     WAKER => {}
                     Token(key) => self.on_transfer(key),
                 }
+            }
+            // Requests come after the running transfers: a flood on the listening port must
+            // not starve them (R-SRV-4).
+            if listener_ready {
+                self.on_listener();
             }
             self.on_deadlines();
         }
