@@ -105,6 +105,14 @@ impl Sender {
         self.final_block.is_none() && self.loaded < self.base + self.window
     }
 
+    /// In octet mode, the free slots from the next one to load up to the end of the ring:
+    /// they are contiguous, so one read fills them all (one syscall per window, not per block).
+    fn free_run(&self) -> usize {
+        let free = self.base + self.window - self.loaded;
+        let to_ring_end = self.window - self.loaded % self.window;
+        free.min(to_ring_end) as usize * self.blksize
+    }
+
     /// The file bytes wanted next, as `(offset, len)`: fill [`Sender::read_buffer`] and call
     /// [`Sender::read_done`].
     pub(crate) fn read_request(&self) -> Option<(u64, usize)> {
@@ -113,7 +121,7 @@ impl Sender {
         }
         let len = match &self.netascii {
             Some(n) => n.staging.len(),
-            None => self.blksize,
+            None => self.free_run(),
         };
         Some((self.file_bytes, len))
     }
@@ -123,10 +131,11 @@ impl Sender {
         if !self.wants_block() {
             return &mut [];
         }
-        let range = self.slot_range(self.loaded);
+        let start = self.slot_range(self.loaded).start;
+        let run = self.free_run();
         match &mut self.netascii {
             Some(n) => &mut n.staging,
-            None => &mut self.slots[range],
+            None => &mut self.slots[start..start + run],
         }
     }
 
@@ -135,13 +144,20 @@ impl Sender {
         if !self.wants_block() {
             return;
         }
-        let range = self.slot_range(self.loaded);
-        let n = n.min(range.len());
-        self.file_bytes += n as u64;
         let Some(src) = &mut self.netascii else {
-            self.commit_block(n);
+            let asked = self.free_run();
+            let n = n.min(asked);
+            self.file_bytes += n as u64;
+            for _ in 0..n / self.blksize {
+                self.commit_block(self.blksize);
+            }
+            if n < asked {
+                self.commit_block(n % self.blksize); // the short (maybe empty) last block
+            }
             return;
         };
+        let n = n.min(src.staging.len());
+        self.file_bytes += n as u64;
         src.start = 0;
         src.end = n;
         src.eof = n < src.staging.len();

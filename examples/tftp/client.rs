@@ -27,6 +27,9 @@ const WAKER: Token = Token(1);
 /// How long a download keeps answering a repeated final DATA after it is complete
 /// (R-XFR-8); short, as the person at the terminal waits for it.
 const CLIENT_DALLY: Duration = Duration::from_secs(1);
+/// How long the client waits without progress before giving up (the core's default, 12 s,
+/// suits a server freeing the sessions of vanished clients).
+const CLIENT_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Why the client did not succeed.
 #[derive(Debug)]
@@ -79,6 +82,9 @@ pub fn run(args: &Args, server: SocketAddr) -> Result<Done, Failure> {
     };
     let mut config = Config::default();
     config.dally = CLIENT_DALLY;
+    // A client waits out a server's backoff: tftpd-hpa doubles its 1 s timeout after each
+    // loss, so three lost DATA in a row already mean 15 s without a packet.
+    config.idle_timeout = CLIENT_PATIENCE;
 
     let setup = |what: &str, e: io::Error| Failure::Setup(format!("{what}: {e}"));
     let poll = Poll::new().map_err(|e| setup("cannot poll", e))?;
