@@ -7,189 +7,49 @@
 
 #![cfg(unix)]
 
+#[path = "support/procs.rs"]
+mod procs;
 #[path = "support/relay.rs"]
 mod relay;
 
 use std::fs;
 use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use procs::{as_error, content, eventually, our_bin, ChildGuard, TempDir};
 use relay::{Impairment, Relay, RelayConfig};
 
-/// Longest wait for a server to listen.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait for one client run.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest wait for one datagram.
 const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 
 // ---------------------------------------------------------------------------------------
-// Helpers: binaries, processes, folders, ports, raw packets.
+// Helpers: the server, the client, raw packets (processes, folders and ports: `procs`).
 
-/// The folder holding the example binaries, built once per test run.
-fn examples_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // This test runs from <target>/<profile>/deps/driver_smoke-HASH.
-        let exe = std::env::current_exe().expect("test binary path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile> folder")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("target folder").to_path_buf();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--examples", "--quiet"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("CARGO_TARGET_DIR", &target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("run cargo build --examples");
-        assert!(status.success(), "cargo build --examples failed");
-        profile_dir.join("examples")
-    })
-}
-
-fn bin(name: &str) -> PathBuf {
-    let path = examples_dir().join(name);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
-}
-
-/// A child process, killed by its PID when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits at most `limit` for `child` to exit.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let start = Instant::now();
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        if start.elapsed() > limit {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// A fresh folder under the system's temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("driver-smoke-{}-{tag}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-
-    /// The names in the folder, sorted.
-    fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(&self.0)
-            .expect("read dir")
-            .map(|e| {
-                e.expect("dir entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
-            .collect();
-        names.sort();
-        names
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind port 0");
-    socket.local_addr().expect("local addr").port()
-}
-
-/// Our tftpd, listening on 127.0.0.1.
+/// Our tftpd, answering on 127.0.0.1.
 struct Server {
-    proc: Proc,
+    proc: ChildGuard,
     port: u16,
-    log: PathBuf,
-    _log_dir: TempDir,
 }
 
 impl Server {
-    /// Starts tftpd on 127.0.0.1 for `root` with `flags` and waits until it listens.
+    /// Starts tftpd on 127.0.0.1 for `root` with `flags` and waits until it answers.
     fn start(root: &Path, flags: &[&str]) -> Server {
         Server::start_on("127.0.0.1", root, flags)
     }
 
-    /// Starts tftpd on `bind` for `root` with `flags` and waits until it listens.
+    /// Starts tftpd on `bind` for `root` with `flags` and waits until it answers.
     fn start_on(bind: &str, root: &Path, flags: &[&str]) -> Server {
-        let log_dir = TempDir::new("log");
-        let log = log_dir.path().join("tftpd.log");
-        for _attempt in 0..3 {
-            let port = free_port();
-            let mut child = Command::new(bin("tftpd"))
-                .arg("--root")
-                .arg(root)
-                .args(["--bind", bind, "--port", &port.to_string()])
-                .args(flags)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(fs::File::create(&log).expect("log file"))
-                .spawn()
-                .expect("spawn tftpd");
-            let start = Instant::now();
-            loop {
-                let text = fs::read_to_string(&log).unwrap_or_default();
-                if text.contains("tftpd: serving") {
-                    return Server {
-                        proc: Proc(child),
-                        port,
-                        log,
-                        _log_dir: log_dir,
-                    };
-                }
-                if let Ok(Some(_)) = child.try_wait() {
-                    if text.contains("address in use") {
-                        break; // someone took the port meanwhile: try another
-                    }
-                    panic!("tftpd exited at start: {text}");
-                }
-                if start.elapsed() > START_TIMEOUT {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    panic!("tftpd did not start in time: {text}");
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
+        let (proc, addr) = procs::start_our_server_on(bind, root, flags);
+        Server {
+            proc,
+            port: addr.port(),
         }
-        panic!("no free port for tftpd");
     }
 
     fn addr(&self) -> SocketAddr {
@@ -201,13 +61,13 @@ impl Server {
     }
 
     fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        self.proc.log_text()
     }
 }
 
 /// Runs our tftp client with `args` in `cwd`; returns its status and stderr.
 fn client(cwd: &Path, args: &[&str]) -> (ExitStatus, String) {
-    let mut child = Command::new(bin("tftp"))
+    let mut child = Command::new(our_bin("tftp"))
         .args(args)
         .current_dir(cwd)
         .stdin(Stdio::null())
@@ -221,8 +81,10 @@ fn client(cwd: &Path, args: &[&str]) -> (ExitStatus, String) {
         let _ = stderr.read_to_string(&mut text);
         text
     });
-    let mut guard = Proc(child);
-    let status = wait_bounded(&mut guard.0, CLIENT_TIMEOUT).expect("tftp did not finish in time");
+    let mut guard = ChildGuard::new(child);
+    let status = guard
+        .wait_timeout(CLIENT_TIMEOUT)
+        .expect("tftp did not finish in time");
     drop(guard);
     let text = reader.join().unwrap_or_default();
     (status, text)
@@ -253,51 +115,12 @@ fn recv(socket: &UdpSocket) -> (Vec<u8>, SocketAddr) {
     (buf, from)
 }
 
-/// The code and message of an ERROR packet.
-fn as_error(packet: &[u8]) -> Option<(u16, String)> {
-    match packet {
-        [0, 5, hi, lo, rest @ ..] => {
-            let text = rest.strip_suffix(&[0]).unwrap_or(rest);
-            Some((
-                u16::from_be_bytes([*hi, *lo]),
-                String::from_utf8_lossy(text).into_owned(),
-            ))
-        }
-        _ => None,
-    }
-}
-
 /// Sends `packet` to the server and returns the ERROR code it answers with.
 fn error_for(server: &Server, packet: &[u8]) -> (u16, String) {
     let socket = raw_socket();
     socket.send_to(packet, server.addr()).expect("send");
     let (answer, _) = recv(&socket);
     as_error(&answer).unwrap_or_else(|| panic!("expected an ERROR, got {answer:?}"))
-}
-
-/// Deterministic bytes that are not a repeating pattern.
-fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
-/// Waits at most `limit` for `done`.
-fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    done()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -605,12 +428,12 @@ fn sigint_stops_the_server_and_removes_temporary_files() {
     assert_eq!(ack, [0, 4, 0, 1]);
     assert_eq!(root.names().len(), 1, "a temporary file while receiving");
 
-    let pid = server.proc.0.id().to_string();
+    let pid = server.proc.pid().to_string();
     let killed = Command::new("kill").args(["-INT", &pid]).status();
     assert!(killed.is_ok_and(|s| s.success()), "kill -INT {pid}");
     let (answer, _) = recv(&socket);
     assert_eq!(as_error(&answer).map(|e| e.0), Some(0), "got {answer:?}");
-    let status = wait_bounded(&mut server.proc.0, Duration::from_secs(10));
+    let status = server.proc.wait_timeout(Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "{}", server.log());
     assert!(root.names().is_empty(), "left behind: {:?}", root.names());
 }

@@ -15,6 +15,9 @@
 
 #![allow(dead_code)] // each test binary uses a part of this
 
+#[path = "procs.rs"]
+mod procs;
+
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,10 +25,12 @@ use std::fs;
 use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use procs::ChildGuard;
 
 /// Longest wait for a helper process (namespace, server, capture) to be ready.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -38,28 +43,10 @@ pub const SEVERITY_WARN: u32 = 0x0060_0000;
 // Prerequisites.
 
 /// Whether this process runs as root (uid 0).
-pub fn is_root() -> bool {
-    fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
-        })
-        .unwrap_or(false)
-}
+pub use procs::is_root;
 
-/// The path of `program` (a name looked up on PATH, or a path).
-pub fn which(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        let p = PathBuf::from(program);
-        return p.is_file().then_some(p);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
+/// The path of `program` (a name looked up on PATH and the sbin folders, or a path).
+pub use procs::which;
 
 /// Checks root and the `programs` and `files` a test needs. When something is missing: panics
 /// if the environment variable `CI` is set, else prints a loud SKIPPED line and returns false.
@@ -96,36 +83,17 @@ pub fn prerequisites(test: &str, programs: &[&str], files: &[&str]) -> bool {
 // Paths, binaries, work folders.
 
 /// The cargo target folder of this test binary (`<target>/<profile>/deps/NAME-HASH`).
-fn target_and_profile() -> (PathBuf, PathBuf) {
+fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile> folder")
-        .to_path_buf();
-    let target_dir = profile_dir.parent().expect("target folder").to_path_buf();
-    (target_dir, profile_dir)
+    exe.ancestors()
+        .nth(3)
+        .expect("the target folder above <profile>/deps")
+        .to_path_buf()
 }
 
-/// Our `tftpd` example, built once per test run with this test binary's profile.
-pub fn tftpd_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let (target_dir, profile_dir) = target_and_profile();
-        let mut cargo = Command::new(env!("CARGO"));
-        cargo
-            .args(["build", "--example", "tftpd", "--quiet"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .env("CARGO_TARGET_DIR", &target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cargo.arg("--release");
-        }
-        let status = cargo.status().expect("run cargo build --example tftpd");
-        assert!(status.success(), "cargo build --example tftpd failed");
-        let bin = profile_dir.join("examples").join("tftpd");
-        assert!(bin.is_file(), "{} was not built", bin.display());
-        bin
-    })
+/// Our `tftpd` example (release build, built at most once per test run by `procs`).
+pub fn tftpd_bin() -> PathBuf {
+    procs::our_bin("tftpd")
 }
 
 /// A folder for one test's files under `<target>/firmware-tests/`: removed when the test
@@ -134,7 +102,7 @@ pub struct WorkDir(PathBuf);
 
 impl WorkDir {
     pub fn new(tag: &str) -> WorkDir {
-        let (target_dir, _) = target_and_profile();
+        let target_dir = target_dir();
         let path = target_dir
             .join("firmware-tests")
             .join(format!("{tag}-{}", std::process::id()));
@@ -177,17 +145,7 @@ pub fn random_u64() -> u64 {
 }
 
 /// Deterministic bytes from `seed` that are not a repeating pattern (xorshift).
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
+pub use procs::content;
 
 /// CRC-32 as zlib and U-Boot's `crc32` compute it (reflected polynomial 0xEDB88320).
 pub fn crc32(bytes: &[u8]) -> u32 {
@@ -259,23 +217,15 @@ impl Budget {
 }
 
 /// Polls `done` every 20 ms for at most `limit`.
-pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
+pub use procs::eventually;
 
 // ---------------------------------------------------------------------------------------
 // Processes.
 
-/// A process we started, killed by its PID (SIGKILL) when dropped if it still runs.
+/// A process we started, killed by its PID (SIGKILL) when dropped if it still runs (the drop
+/// is `procs::ChildGuard`'s).
 pub struct Guard {
-    child: Child,
+    proc: ChildGuard,
     what: String,
 }
 
@@ -285,32 +235,23 @@ impl Guard {
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {what}: {e}"));
         Guard {
-            child,
+            proc: ChildGuard::new(child),
             what: what.to_string(),
         }
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.proc.pid()
     }
 
     /// The exit status if the process has ended.
     pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+        self.proc.child.try_wait().ok().flatten()
     }
 
     /// Waits at most `limit` for the process to end.
     pub fn wait_bounded(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            if start.elapsed() >= limit {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
+        self.proc.wait_timeout(limit)
     }
 
     /// Sends `signal` (a name for kill(1), like "INT") to the process, by its PID, if it has
@@ -334,18 +275,9 @@ impl Guard {
             return Some(status);
         }
         eprintln!("{} ignored SIGINT for {grace:?}: killing it", self.what);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.proc.child.kill();
+        let _ = self.proc.child.wait();
         None
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if self.exited().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -360,8 +292,8 @@ pub fn run_bounded(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut guard = Guard::spawn(command, what);
-    let out = guard.child.stdout.take().expect("stdout pipe");
-    let err = guard.child.stderr.take().expect("stderr pipe");
+    let out = guard.proc.child.stdout.take().expect("stdout pipe");
+    let err = guard.proc.child.stderr.take().expect("stderr pipe");
     let read = |mut pipe: Box<dyn Read + Send>| {
         thread::spawn(move || {
             let mut bytes = Vec::new();
@@ -933,12 +865,12 @@ impl Console {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut guard = Guard::spawn(command, "qemu");
-        let stdin = guard.child.stdin.take();
+        let stdin = guard.proc.child.stdin.take();
         let out = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
         let pipes: [Box<dyn Read + Send>; 2] = [
-            Box::new(guard.child.stdout.take().expect("stdout")),
-            Box::new(guard.child.stderr.take().expect("stderr")),
+            Box::new(guard.proc.child.stdout.take().expect("stdout")),
+            Box::new(guard.proc.child.stderr.take().expect("stderr")),
         ];
         for mut pipe in pipes {
             let out = Arc::clone(&out);
@@ -1030,8 +962,8 @@ impl Console {
     pub fn finish(&mut self) {
         self.stdin = None;
         if self.guard.exited().is_none() {
-            let _ = self.guard.child.kill();
-            let _ = self.guard.child.wait();
+            let _ = self.guard.proc.child.kill();
+            let _ = self.guard.proc.child.wait();
         }
         for r in self.readers.drain(..) {
             let _ = r.join();

@@ -85,18 +85,7 @@ pub fn opcode(packet: &[u8]) -> u16 {
 }
 
 /// The code and message of an ERROR packet.
-pub fn as_error(packet: &[u8]) -> Option<(u16, String)> {
-    match packet {
-        [0, 5, hi, lo, rest @ ..] => {
-            let text = rest.strip_suffix(&[0]).unwrap_or(rest);
-            Some((
-                u16::from_be_bytes([*hi, *lo]),
-                String::from_utf8_lossy(text).into_owned(),
-            ))
-        }
-        _ => None,
-    }
-}
+pub use crate::procs::as_error;
 
 /// The block number and payload of a DATA packet.
 pub fn as_data(packet: &[u8]) -> Option<(u16, &[u8])> {
@@ -358,16 +347,7 @@ pub fn udp_drops(port: u16) -> Option<u64> {
 }
 
 /// Waits at most `limit` for `done`, polling every 20 ms.
-pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    done()
-}
+pub use crate::procs::eventually;
 
 /// The median of some durations (the upper one of the middle two for an even count).
 pub fn median(mut times: Vec<Duration>) -> Duration {

@@ -227,15 +227,7 @@ pub fn output_text(out: &Output) -> String {
 /// sbin folders). When it is missing: a panic under CI (env `CI` set), else a loud
 /// `SKIPPED` line on stderr and None.
 pub fn require_peer(path_or_name: &str) -> Option<PathBuf> {
-    let found = if path_or_name.contains('/') {
-        Some(PathBuf::from(path_or_name)).filter(|p| p.is_file())
-    } else {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-            .map(|dir| dir.join(path_or_name))
-            .find(|p| p.is_file())
-    };
+    let found = which(path_or_name);
     if found.is_none() {
         skip_or_fail(&format!(
             "missing peer {path_or_name}: run .ci/install-peers"
@@ -244,25 +236,43 @@ pub fn require_peer(path_or_name: &str) -> Option<PathBuf> {
     found
 }
 
+/// The path of a program: an absolute path, or a name looked up in PATH and the sbin folders.
+pub fn which(path_or_name: &str) -> Option<PathBuf> {
+    if path_or_name.contains('/') {
+        Some(PathBuf::from(path_or_name)).filter(|p| p.is_file())
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
+            .map(|dir| dir.join(path_or_name))
+            .find(|p| p.is_file())
+    }
+}
+
 /// True when running as root. When not: a panic under CI, else a loud `SKIPPED` line naming
 /// `what` and false.
 pub fn require_root(what: &str) -> bool {
+    let root = is_root();
+    if !root {
+        skip_or_fail(&format!("{what} needs root"));
+    }
+    root
+}
+
+/// True when this process runs as root (effective uid 0).
+pub fn is_root() -> bool {
     let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
     let euid = status
         .lines()
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|rest| rest.split_whitespace().nth(1).map(str::to_owned));
-    let root = match euid {
+    match euid {
         Some(uid) => uid == "0",
         None => Command::new("id")
             .arg("-u")
             .output()
             .is_ok_and(|o| o.stdout.trim_ascii() == b"0"),
-    };
-    if !root {
-        skip_or_fail(&format!("{what} needs root"));
     }
-    root
 }
 
 fn skip_or_fail(reason: &str) {
@@ -336,8 +346,34 @@ pub fn content(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// Polls `done` every 20 ms for at most `limit`.
+pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    done()
+}
+
 // ---------------------------------------------------------------------------------------
 // Servers.
+
+/// The code and message of a TFTP ERROR packet.
+pub fn as_error(packet: &[u8]) -> Option<(u16, String)> {
+    match packet {
+        [0, 5, hi, lo, rest @ ..] => {
+            let text = rest.strip_suffix(&[0]).unwrap_or(rest);
+            Some((
+                u16::from_be_bytes([*hi, *lo]),
+                String::from_utf8_lossy(text).into_owned(),
+            ))
+        }
+        _ => None,
+    }
+}
 
 /// Waits at most `limit` for a TFTP server at `addr` to answer an RRQ for a missing file
 /// with an ERROR (from any port). Returns the ERROR's code and text.
@@ -356,10 +392,8 @@ pub fn wait_until_answers(addr: SocketAddr, limit: Duration) -> Option<(u16, Str
         while wait.elapsed() < Duration::from_millis(200) {
             match socket.recv_from(&mut buf) {
                 Ok((n, from)) if from.ip() == addr.ip() => {
-                    if let [0, 5, hi, lo, rest @ ..] = &buf[..n] {
-                        let text = rest.strip_suffix(&[0]).unwrap_or(rest);
-                        let code = u16::from_be_bytes([*hi, *lo]);
-                        return Some((code, String::from_utf8_lossy(text).into_owned()));
+                    if let Some(error) = as_error(&buf[..n]) {
+                        return Some(error);
                     }
                 }
                 Ok(_) => {}
@@ -373,6 +407,16 @@ pub fn wait_until_answers(addr: SocketAddr, limit: Duration) -> Option<(u16, Str
 /// Starts our `tftpd` on `root` at 127.0.0.1 on a free port with `extra_args` and waits
 /// until it answers (ERROR 1 for a missing file). Its stderr goes to the guard's log.
 pub fn start_our_server(root: &Path, extra_args: &[&str]) -> (ChildGuard, SocketAddr) {
+    start_our_server_on("127.0.0.1", root, extra_args)
+}
+
+/// As [`start_our_server`], with `--bind bind` (e.g. "::" for a dual-stack listener); the
+/// address returned and probed is 127.0.0.1 on the chosen port.
+pub fn start_our_server_on(
+    bind: &str,
+    root: &Path,
+    extra_args: &[&str],
+) -> (ChildGuard, SocketAddr) {
     static LOGS: AtomicU64 = AtomicU64::new(0);
     let log = std::env::temp_dir().join(format!(
         "procs-{}-tftpd-{}.log",
@@ -385,7 +429,7 @@ pub fn start_our_server(root: &Path, extra_args: &[&str]) -> (ChildGuard, Socket
         let child = Command::new(our_bin("tftpd"))
             .arg("--root")
             .arg(root)
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--bind", bind, "--port", &port.to_string()])
             .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
