@@ -180,6 +180,19 @@ struct Side {
 }
 
 impl Side {
+    /// A side at `addr`; a sending side reads the scenario's file, a receiving one starts empty.
+    fn new(session: Session, addr: SocketAddr, sends: bool, sc: &Scenario) -> Side {
+        Side {
+            session,
+            addr,
+            source: if sends { sc.file.clone() } else { Vec::new() },
+            sink: Vec::new(),
+            covered: Vec::new(),
+            outcome: None,
+            data_since_trigger: 0,
+        }
+    }
+
     fn write(&mut self, offset: u64, data: &[u8]) {
         // Nothing is written twice: no byte is covered by two writes.
         let (start, end) = (offset as usize, offset as usize + data.len());
@@ -268,19 +281,7 @@ pub fn run(sc: &Scenario) -> Report {
         Direction::Write => Session::client_put(start, server_addr, &request, &sc.config),
     }
     .expect("valid request");
-    let mut client = Side {
-        session,
-        addr: client_addr,
-        source: if sc.direction == Direction::Write {
-            sc.file.clone()
-        } else {
-            Vec::new()
-        },
-        sink: Vec::new(),
-        covered: Vec::new(),
-        outcome: None,
-        data_since_trigger: 0,
-    };
+    let mut client = Side::new(session, client_addr, sc.direction == Direction::Write, sc);
     let mut servers: HashMap<SocketAddr, Side> = HashMap::new();
     let mut next_port = 50_000u16;
     let mut flights = BinaryHeap::new();
@@ -482,20 +483,6 @@ fn deliver_request(
     };
     let tid: SocketAddr = SocketAddr::new(addr(SERVER).ip(), *next_port);
     *next_port += 1;
-    servers.insert(
-        tid,
-        Side {
-            session,
-            addr: tid,
-            source: if incoming.direction == Direction::Read {
-                sc.file.clone()
-            } else {
-                Vec::new()
-            },
-            sink: Vec::new(),
-            covered: Vec::new(),
-            outcome: None,
-            data_since_trigger: 0,
-        },
-    );
+    let sends = incoming.direction == Direction::Read;
+    servers.insert(tid, Side::new(session, tid, sends, sc));
 }
