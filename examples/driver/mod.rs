@@ -10,7 +10,9 @@
 //! - [`fs`]: safe opens under the served root and the TFTP error for each file-system error;
 //! - [`beneath`]: opening a relative path so that it cannot leave a directory;
 //! - [`upload`]: temporary file, fsync and rename, so a half upload never shows;
+//! - [`inbox`]: receiving a transfer's datagrams, a window per system call where the OS allows;
 //! - [`net`]: UDP sockets (dual-stack IPv6) for mio;
+//! - [`outbox`]: sending a session's datagrams, a window per system call where the OS allows;
 //! - [`shutdown`]: Ctrl-C and SIGTERM as a mio wake-up.
 
 // Each binary uses its own part of this module (the client has no served root, the server
@@ -22,7 +24,9 @@ pub mod clock;
 pub mod deadlines;
 pub mod file_end;
 pub mod fs;
+pub mod inbox;
 pub mod net;
+pub mod outbox;
 pub mod shutdown;
 pub mod transfer;
 pub mod upload;

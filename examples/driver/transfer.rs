@@ -6,7 +6,8 @@
 //! 2. drain [`Session::poll_event`]: serve [`Event::Read`] with a positional read into
 //!    [`Session::read_buffer`] and [`Session::read_done`]; on [`Event::Finished`] commit the
 //!    file, on [`Event::Failed`] discard it;
-//! 3. drain [`Session::poll_transmit`] into the caller's buffer and send each datagram;
+//! 3. drain [`Session::poll_transmit`] through the [`Outbox`], which sends a window of
+//!    equal-sized datagrams to one peer as one batch where the OS allows;
 //! 4. the caller re-arms [`Transfer::deadline`] and waits (the mio loop).
 
 use std::io;
@@ -18,6 +19,8 @@ use tftp_proto::{ErrorCode, Event, Instant, Session, Summary, TransferError};
 use super::clock::Clock;
 use super::file_end::FileEnd;
 use super::fs::error_code;
+use super::inbox::Inbox;
+use super::outbox::Outbox;
 
 /// Consecutive receive errors (other than "would block") tolerated in one readiness event.
 const MAX_RECV_ERRORS: usize = 16;
@@ -62,6 +65,7 @@ pub struct Transfer {
 impl Transfer {
     /// Ties a session to its socket and file.
     pub fn new(session: Session, socket: UdpSocket, file: FileEnd) -> Transfer {
+        Inbox::enable_coalescing(&socket);
         Transfer {
             session,
             socket,
@@ -85,9 +89,9 @@ impl Transfer {
         self.session.is_closed()
     }
 
-    /// One turn of the driver loop (see the module docs); `tx` is the reusable send buffer.
+    /// One turn of the driver loop (see the module docs); `out` sends the datagrams.
     /// Returns how the transfer ended, the one time it does.
-    pub fn step(&mut self, now: Instant, input: Input<'_>, tx: &mut [u8]) -> Option<Ended> {
+    pub fn step(&mut self, now: Instant, input: Input<'_>, out: &mut Outbox) -> Option<Ended> {
         // 1. input: a datagram (and the file bytes it brings) or a timeout.
         match input {
             Input::Drain => {}
@@ -127,11 +131,7 @@ impl Transfer {
             }
         }
         // 3. transmits.
-        while let Some(t) = self.session.poll_transmit(now, tx) {
-            // A datagram the kernel will not take now is a lost datagram: the session's
-            // retransmission covers it, as it covers loss on the wire.
-            let _ = self.socket.send_to(&tx[..t.len], t.destination);
-        }
+        out.flush_session(&mut self.session, now, &self.socket);
         ended
     }
 
@@ -157,18 +157,30 @@ impl Transfer {
     }
 
     /// Reads every waiting datagram from the socket and steps the session with each.
-    pub fn on_readable(&mut self, clock: &Clock, rx: &mut [u8], tx: &mut [u8]) -> Option<Ended> {
+    pub fn on_readable(
+        &mut self,
+        clock: &Clock,
+        inbox: &mut Inbox,
+        out: &mut Outbox,
+    ) -> Option<Ended> {
         let mut ended = None;
         let mut errors = 0;
         loop {
-            match self.socket.recv_from(rx) {
-                Ok((n, from)) => {
-                    let input = Input::Datagram {
-                        from,
-                        bytes: &rx[..n],
-                    };
-                    if let Some(e) = self.step(clock.now(), input, tx) {
-                        ended = Some(e);
+            match inbox.recv(&self.socket) {
+                Ok(got) => {
+                    let bytes = &inbox.bytes()[..got.len];
+                    // A coalesced batch is split back into the datagrams that were sent; an
+                    // empty datagram is still one datagram.
+                    let mut datagrams = bytes.chunks(got.segment.max(1));
+                    let first = datagrams.next().unwrap_or_default();
+                    for datagram in std::iter::once(first).chain(datagrams) {
+                        let input = Input::Datagram {
+                            from: got.from,
+                            bytes: datagram,
+                        };
+                        if let Some(e) = self.step(clock.now(), input, out) {
+                            ended = Some(e);
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -187,9 +199,9 @@ impl Transfer {
         now: Instant,
         code: ErrorCode,
         message: &str,
-        tx: &mut [u8],
+        out: &mut Outbox,
     ) -> Option<Ended> {
         self.session.abort(code, message);
-        self.step(now, Input::Drain, tx)
+        self.step(now, Input::Drain, out)
     }
 }

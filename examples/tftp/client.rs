@@ -16,7 +16,9 @@ use crate::args::{Args, ModeArg, Verb};
 use crate::driver::clock::Clock;
 use crate::driver::deadlines::Deadlines;
 use crate::driver::file_end::FileEnd;
-use crate::driver::net::{any_for, bind_udp, MAX_DATAGRAM};
+use crate::driver::inbox::Inbox;
+use crate::driver::net::{any_for, bind_udp};
+use crate::driver::outbox::Outbox;
 use crate::driver::shutdown::Shutdown;
 use crate::driver::transfer::{Ended, Input, Transfer};
 use crate::driver::upload::Upload;
@@ -162,11 +164,11 @@ fn drive(
     progress: &mut Progress,
     size: Option<u64>,
 ) -> Result<Ended, Failure> {
-    let mut rx = vec![0; MAX_DATAGRAM];
-    let mut tx = vec![0; MAX_DATAGRAM];
+    let mut inbox = Inbox::new();
+    let mut out = Outbox::new();
     let mut events = Events::with_capacity(16);
     let mut deadlines = Deadlines::new();
-    let mut outcome = transfer.step(clock.now(), Input::Drain, &mut tx);
+    let mut outcome = transfer.step(clock.now(), Input::Drain, &mut out);
     // Once the outcome is known, the session only dallies (answers a repeated final DATA); a
     // command-line client keeps that up for CLIENT_DALLY at most, whatever timeout was
     // negotiated, and a Ctrl-C then ends it quietly: the transfer is already complete.
@@ -189,21 +191,21 @@ fn drive(
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                transfer.abort(clock.now(), ErrorCode::NotDefined, "client error", &mut tx);
+                transfer.abort(clock.now(), ErrorCode::NotDefined, "client error", &mut out);
                 return Err(Failure::Setup(format!("poll failed: {e}")));
             }
         }
         if shutdown.requested() && outcome.is_none() {
-            transfer.abort(clock.now(), ErrorCode::NotDefined, "interrupted", &mut tx);
+            transfer.abort(clock.now(), ErrorCode::NotDefined, "interrupted", &mut out);
             return Err(Failure::Interrupted);
         }
         if events.iter().any(|e| e.token() == SOCKET) {
-            let ended = transfer.on_readable(clock, &mut rx, &mut tx);
+            let ended = transfer.on_readable(clock, &mut inbox, &mut out);
             outcome = outcome.or(ended);
         }
         let now = clock.now();
         while deadlines.pop_expired(now).is_some() {
-            let ended = transfer.step(now, Input::Timeout, &mut tx);
+            let ended = transfer.step(now, Input::Timeout, &mut out);
             outcome = outcome.or(ended);
         }
         if outcome.is_some() {

@@ -110,7 +110,7 @@ impl Server {
             from,
             bytes: datagram,
         };
-        let ended = served.transfer.step(now, input, &mut self.tx);
+        let ended = served.transfer.step(now, input, &mut self.out);
         self.after_step(key, ended);
         true
     }
@@ -179,7 +179,7 @@ impl Server {
         });
         self.by_peer.insert(from, key);
         let served = &mut self.transfers[key];
-        let ended = served.transfer.step(now, Input::Drain, &mut self.tx);
+        let ended = served.transfer.step(now, Input::Drain, &mut self.out);
         self.after_step(key, ended);
         Ok(())
     }
@@ -191,10 +191,11 @@ impl Server {
 
     /// Sends `refusal` as an ERROR from the listening socket.
     fn send_error(&mut self, to: SocketAddr, refusal: &Refusal) {
-        let len = refusal.encode(&mut self.tx);
+        let buf = self.out.scratch();
+        let len = refusal.encode(buf);
         if len > 0 {
             // A full socket buffer loses it, as the network might; the client retries.
-            let _ = self.listener.send_to(&self.tx[..len], to);
+            let _ = self.listener.send_to(&buf[..len], to);
         }
     }
 }

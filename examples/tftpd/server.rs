@@ -14,7 +14,9 @@ use tftp_proto::{Config, ErrorCode, ServerPolicy};
 use crate::driver::clock::Clock;
 use crate::driver::deadlines::Deadlines;
 use crate::driver::fs::{Root, WriteRules};
+use crate::driver::inbox::Inbox;
 use crate::driver::net::MAX_DATAGRAM;
+use crate::driver::outbox::Outbox;
 use crate::driver::shutdown::Shutdown;
 use crate::driver::transfer::{Ended, Input, Transfer};
 use crate::log::{self, Record};
@@ -64,7 +66,8 @@ pub struct Server {
     pub(crate) limiter: RateLimiter,
     shutdown: Shutdown,
     pub(crate) rx: Vec<u8>,
-    pub(crate) tx: Vec<u8>,
+    inbox: Inbox,
+    pub(crate) out: Outbox,
     /// The listening socket may hold more requests than the last turn took: take more next
     /// turn, after the running transfers had theirs.
     pub(crate) listener_backlog: bool,
@@ -94,7 +97,8 @@ impl Server {
             limiter,
             shutdown,
             rx: vec![0; MAX_DATAGRAM],
-            tx: vec![0; MAX_DATAGRAM],
+            inbox: Inbox::new(),
+            out: Outbox::new(),
             listener_backlog: false,
         })
     }
@@ -142,7 +146,7 @@ impl Server {
         };
         let ended = served
             .transfer
-            .on_readable(&self.clock, &mut self.rx, &mut self.tx);
+            .on_readable(&self.clock, &mut self.inbox, &mut self.out);
         self.after_step(key, ended);
     }
 
@@ -153,7 +157,7 @@ impl Server {
             let Some(served) = self.transfers.get_mut(key) else {
                 continue;
             };
-            let ended = served.transfer.step(now, Input::Timeout, &mut self.tx);
+            let ended = served.transfer.step(now, Input::Timeout, &mut self.out);
             self.after_step(key, ended);
         }
     }
@@ -200,7 +204,7 @@ impl Server {
                         now,
                         ErrorCode::NotDefined,
                         "server shutting down",
-                        &mut self.tx,
+                        &mut self.out,
                     );
                     if let Some(ended) = ended {
                         let t = &served.transfer;
