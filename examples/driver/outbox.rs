@@ -138,7 +138,7 @@ impl Outbox {
                 Err(Refused::Transient) => return,
             }
         }
-        for datagram in bytes.chunks(run.segment) {
+        for datagram in bytes.chunks(run.segment.max(1)) {
             let _ = socket.send_to(datagram, run.destination);
         }
     }
