@@ -4,35 +4,31 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 
+use super::read_ahead::ReadAhead;
 use super::upload::Upload;
 
 /// Where a session's file bytes come from or go to.
 #[derive(Debug)]
 pub enum FileEnd {
-    /// A sender's file (server read, client put).
-    Source(File),
+    /// A sender's file (server read, client put), read ahead for small blocks.
+    Source(ReadAhead),
     /// A receiver's upload (server write, client get), renamed into place on success.
     Sink(Upload),
 }
 
 impl FileEnd {
+    /// A sender's file.
+    pub fn source(file: File) -> FileEnd {
+        FileEnd::Source(ReadAhead::new(file))
+    }
+
     /// Reads into `buf` at `offset` until it is full or the file ends; returns the count.
-    pub fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let FileEnd::Source(file) = self else {
-            return Err(io::Error::other("an upload is not read"));
-        };
-        let mut done = 0;
-        while done < buf.len() {
-            match file.read_at(&mut buf[done..], offset + done as u64) {
-                Ok(0) => break,
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+    pub fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            FileEnd::Source(source) => source.read_at(offset, buf),
+            FileEnd::Sink(_) => Err(io::Error::other("an upload is not read")),
         }
-        Ok(done)
     }
 
     /// Writes `data` at `offset`.

@@ -7,6 +7,7 @@
 //! - [`transfer`]: one session with its socket and file, and the loop step that mirrors the
 //!   crate docs' driver loop line for line;
 //! - [`file_end`]: the file side of a transfer (positional reads, or an upload's writes);
+//! - [`read_ahead`]: a sender's file, read in larger pieces than lock-step blocks;
 //! - [`fs`]: safe opens under the served root and the TFTP error for each file-system error;
 //! - [`beneath`]: opening a relative path so that it cannot leave a directory;
 //! - [`upload`]: temporary file, fsync and rename, so a half upload never shows;
@@ -27,6 +28,7 @@ pub mod fs;
 pub mod inbox;
 pub mod net;
 pub mod outbox;
+pub mod read_ahead;
 pub mod shutdown;
 pub mod transfer;
 pub mod upload;

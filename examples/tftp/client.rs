@@ -150,7 +150,7 @@ fn open_local(args: &Args) -> Result<(PathBuf, FileEnd, Option<u64>), Failure> {
                     local.display()
                 )));
             }
-            Ok((local, FileEnd::Source(file), Some(meta.len())))
+            Ok((local, FileEnd::source(file), Some(meta.len())))
         }
     }
 }

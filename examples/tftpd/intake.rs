@@ -139,7 +139,7 @@ impl Server {
                     &s.policy,
                     &s.config,
                 )?;
-                (session, FileEnd::Source(source.file))
+                (session, FileEnd::source(source.file))
             }
             Direction::Write => {
                 if !s.rules.create && !s.rules.overwrite {
