@@ -27,7 +27,10 @@ fn file() -> Vec<u8> {
 
 fn rrq() -> Vec<u8> {
     let mut r = vec![0, 1];
-    r.extend_from_slice(b"f\0octet\0blksize\01468\0windowsize\016\0tsize\00\0");
+    for field in ["f", "octet", "blksize", "1468", "windowsize", "16", "tsize", "0"] {
+        r.extend_from_slice(field.as_bytes());
+        r.push(0);
+    }
     r
 }
 
