@@ -1,12 +1,17 @@
 //! The driver's batched socket I/O (`examples/driver/outbox.rs`, `inbox.rs`) on real loopback
 //! sockets: a window that leaves as one GSO send still reaches the peer as separate, ordinary
 //! DATA datagrams in order (R-OPT-8, R-XFR-13: one window in flight, nothing merged or cut), and
-//! a coalesced batch received with GRO is split back into exactly the datagrams that were sent.
+//! a coalesced batch received with GRO is split back into exactly the datagrams that were sent;
+//! where the route cannot take a batch (blocks larger than its MTU), the sender falls back to
+//! one send per datagram and the transfer completes.
 
 #[path = "../examples/driver/mod.rs"]
 mod driver;
+#[path = "support/procs.rs"]
+mod procs;
 
 use std::net::{SocketAddr, UdpSocket as StdSocket};
+use std::process::Command;
 use std::time::{Duration, Instant as StdInstant};
 
 use driver::inbox::Inbox;
@@ -27,7 +32,16 @@ fn file() -> Vec<u8> {
 
 fn rrq() -> Vec<u8> {
     let mut r = vec![0, 1];
-    for field in ["f", "octet", "blksize", "1468", "windowsize", "16", "tsize", "0"] {
+    for field in [
+        "f",
+        "octet",
+        "blksize",
+        "1468",
+        "windowsize",
+        "16",
+        "tsize",
+        "0",
+    ] {
         r.extend_from_slice(field.as_bytes());
         r.push(0);
     }
@@ -217,4 +231,54 @@ fn r_opt_8_a_coalesced_window_is_split_back_into_its_datagrams() {
             "GRO coalesced nothing: {total_calls} receives for {total_datagrams} datagrams"
         );
     }
+}
+
+// R-OPT-5, R-OPT-8: blocks larger than the route's MTU (here a private namespace whose
+// loopback has MTU 1500) make the kernel refuse a GSO batch (EMSGSIZE); the server falls back
+// to one send per datagram, which IP fragments as usual, and the windowed download at blksize
+// 8192 is byte-exact. Then blksize 1024 (under the MTU) on the same server still batches.
+#[test]
+fn r_opt_5_blocks_larger_than_the_mtu_fall_back_to_plain_sends() {
+    if !procs::require_root("a private network namespace (unshare -n)") {
+        return;
+    }
+    for tool in ["unshare", "ip"] {
+        if procs::require_peer(tool).is_none() {
+            return;
+        }
+    }
+    let root = procs::TempDir::new("mtu-root");
+    let local = procs::TempDir::new("mtu-local");
+    let bytes = procs::content(300_000, 8192);
+    std::fs::write(root.path().join("f.bin"), &bytes).unwrap();
+    let port = 6969;
+    let script = format!(
+        "set -e; ip link set lo up; ip link set lo mtu 1500; \
+         '{tftpd}' --root '{root}' --bind 127.0.0.1 --port {port} & server=$!; \
+         trap 'kill $server' EXIT; sleep 0.3; \
+         '{tftp}' get 127.0.0.1:{port} f.bin '{local}/big.bin' --blksize 8192 --windowsize 16; \
+         '{tftp}' get 127.0.0.1:{port} f.bin '{local}/small.bin' --blksize 1024 --windowsize 16",
+        tftpd = procs::our_bin("tftpd").display(),
+        tftp = procs::our_bin("tftp").display(),
+        root = root.path().display(),
+        local = local.path().display(),
+    );
+    let out = procs::run_bounded(
+        Command::new("unshare").args(["-n", "sh", "-c", &script]),
+        Duration::from_secs(60),
+    );
+    let text = procs::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    for name in ["big.bin", "small.bin"] {
+        let got = std::fs::read(local.path().join(name)).unwrap_or_default();
+        assert!(
+            got == bytes,
+            "{name}: {} bytes, not the file\n{text}",
+            got.len()
+        );
+    }
+    assert!(
+        text.contains("blksize=8192 windowsize=16") && text.contains("blksize=1024 windowsize=16"),
+        "both options were granted as asked:\n{text}"
+    );
 }
