@@ -12,7 +12,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 
 use quickcheck::{QuickCheck, TestResult};
-use read_ahead::{ReadAhead, READ_AHEAD};
+use read_ahead::{ReadAhead, READ_AHEAD, SMALL_READ};
 
 fn temp_file(len: usize, tag: &str) -> (std::path::PathBuf, Vec<u8>) {
     let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8).collect();
@@ -66,7 +66,16 @@ fn r_xfr_2_sequential_block_reads_match_plain_reads() {
         READ_AHEAD + 1,
         100_000,
     ] {
-        for blksize in [8, 512, 1468, 8192, READ_AHEAD, 65464] {
+        for blksize in [
+            8,
+            512,
+            1468,
+            SMALL_READ,
+            SMALL_READ + 1,
+            8192,
+            READ_AHEAD,
+            65464,
+        ] {
             let blocks = len / blksize + 2; // through the end, and a read past it
             let reads: Vec<(u64, usize)> = (0..blocks)
                 .map(|b| ((b * blksize) as u64, blksize))

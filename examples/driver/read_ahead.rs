@@ -1,15 +1,23 @@
 //! A sender's file with read-ahead: a lock-step transfer asks for one small block per round
 //! trip, and one `pread` per block was a third of the server's system calls at blksize 512.
-//! Reads shorter than [`READ_AHEAD`] are served from one larger read kept in memory; a
-//! window's worth or more is read straight into the caller's buffer, as before.
+//! Reads of at most [`SMALL_READ`] bytes (one lock-step block) are served from one
+//! [`READ_AHEAD`]-byte read kept in memory; larger reads (a window) go straight into the
+//! caller's buffer, as before, so a windowed session never pays for the cache.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-/// Bytes read at once for small reads (32 blocks of 512): allocated on the first small read
-/// only, so a windowed transfer that reads whole windows never pays for it.
+/// Bytes read at once for small reads (32 blocks of 512). The cache is allocated only after
+/// [`SMALL_RUN`] small reads in a row: a windowed sender's reads are mostly whole windows
+/// with a small one now and then (where its ring of slots wraps), and must not cost a cache.
 pub const READ_AHEAD: usize = 16 * 1024;
+
+/// Reads up to this long go through the cache (a lock-step block up to blksize 4096).
+pub const SMALL_READ: usize = READ_AHEAD / 4;
+
+/// Small reads in a row that make the cache worth its memory.
+pub const SMALL_RUN: u8 = 4;
 
 /// A file read at increasing offsets through a small cache.
 #[derive(Debug)]
@@ -20,6 +28,8 @@ pub struct ReadAhead {
     start: u64,
     /// Valid bytes in `cache`; fewer than [`READ_AHEAD`] means the file ends there.
     len: usize,
+    /// Small reads in a row so far (up to [`SMALL_RUN`]).
+    small_run: u8,
 }
 
 impl ReadAhead {
@@ -30,12 +40,18 @@ impl ReadAhead {
             cache: Vec::new(),
             start: 0,
             len: 0,
+            small_run: 0,
         }
     }
 
     /// Reads into `buf` at `offset` until it is full or the file ends; returns the count.
     pub fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.len() >= READ_AHEAD {
+        if buf.len() > SMALL_READ {
+            self.small_run = 0;
+            return read_full(&self.file, offset, buf);
+        }
+        self.small_run = self.small_run.saturating_add(1).min(SMALL_RUN);
+        if self.cache.is_empty() && self.small_run < SMALL_RUN {
             return read_full(&self.file, offset, buf);
         }
         if !self.holds(offset, buf.len()) {
