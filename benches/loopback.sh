@@ -7,7 +7,8 @@
 #
 # Knobs (environment): ROUNDS (5), ROUNDS_512 (rounds for the slow curl blksize 512 row, default
 # 3 to keep the run under ~15 min), SIZE_MIB (100), LOSS_RUNS (3), LOSS_HPA_KIB (file size for the tftpd-hpa pairs under
-# loss, default 128; scaled to 1 MiB in the report), SWARM (500), CURLS (100).
+# loss, default 128; scaled to 1 MiB in the report), SWARM (500), SWARM_WINDOWS ("64 32": one
+# swarm per windowsize), CURLS (100).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ SIZE_MIB=${SIZE_MIB:-100}
 LOSS_RUNS=${LOSS_RUNS:-3}
 LOSS_HPA_KIB=${LOSS_HPA_KIB:-128}
 SWARM=${SWARM:-500}
+SWARM_WINDOWS=${SWARM_WINDOWS:-64 32}
 CURLS=${CURLS:-100}
 OUT_MD=$REPO/benches/loopback/RESULTS.md
 
@@ -275,20 +277,27 @@ stop_pid "${SPID[hpaloss]}"
 # 3. Concurrency.
 CONC=$WORK/conc.tsv
 : > "$CONC"
-# 3a. SWARM sessions of the tftp_proto client in one mio loop against a fresh server of ours.
-PORT[swarm]=$(free_port)
-CMDLINE[swarm]="$EX/tftpd --root ROOT --bind 127.0.0.1 --port ${PORT[swarm]} --max-sessions 600 --rate-limit 0"
-start_server swarm "${PORT[swarm]}" "$EX/tftpd" --root "$ROOT" --bind 127.0.0.1 --port "${PORT[swarm]}" \
-    --max-sessions 600 --rate-limit 0
-SPID[swarm]=$SERVER_PID
-RSS_IDLE=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
-SWARM_CMD="taskset -c 0 $LB swarm ${PORT[swarm]} mid.bin ROOT/mid.bin $SWARM 1468 64 120"
-read -r SW_SECS SW_RATE SW_FAIL < <(taskset -c 0 "$LB" swarm "${PORT[swarm]}" mid.bin "$ROOT/mid.bin" \
-    "$SWARM" 1468 64 120 || true)
-HWM=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
-stop_pid "${SPID[swarm]}"
-echo "swarm: $SW_SECS s, $SW_RATE transfers/s, $SW_FAIL failures, server VmHWM $HWM kB (idle $RSS_IDLE kB)" >&2
-[[ ${SW_FAIL:-x} == 0 ]] || { echo "FAIL: swarm had failures: ${SW_FAIL:-none reported}" >&2; exit 1; }
+# 3a. SWARM sessions of the tftp_proto client in one mio loop against a fresh server of ours,
+#     once per window size in SWARM_WINDOWS (memory per session follows the window).
+SWARM_TSV=$WORK/swarm.tsv
+: > "$SWARM_TSV"
+for sw_window in $SWARM_WINDOWS; do
+    PORT[swarm]=$(free_port)
+    CMDLINE[swarm]="$EX/tftpd --root ROOT --bind 127.0.0.1 --port ${PORT[swarm]} --max-sessions 600 --rate-limit 0"
+    start_server swarm "${PORT[swarm]}" "$EX/tftpd" --root "$ROOT" --bind 127.0.0.1 --port "${PORT[swarm]}" \
+        --max-sessions 600 --rate-limit 0
+    SPID[swarm]=$SERVER_PID
+    RSS_IDLE=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
+    SWARM_CMD="taskset -c 0 $LB swarm PORT mid.bin ROOT/mid.bin $SWARM 1468 {${SWARM_WINDOWS// /|}} 120"
+    read -r SW_SECS SW_RATE SW_FAIL < <(taskset -c 0 "$LB" swarm "${PORT[swarm]}" mid.bin "$ROOT/mid.bin" \
+        "$SWARM" 1468 "$sw_window" 120 || true)
+    HWM=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
+    stop_pid "${SPID[swarm]}"
+    echo "swarm window $sw_window: $SW_SECS s, $SW_RATE transfers/s, $SW_FAIL failures, server VmHWM $HWM kB (idle $RSS_IDLE kB)" >&2
+    [[ ${SW_FAIL:-x} == 0 ]] || { echo "FAIL: swarm had failures: ${SW_FAIL:-none reported}" >&2; exit 1; }
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$sw_window" "$SW_SECS" "$SW_RATE" "$SW_FAIL" "$HWM" "$RSS_IDLE" \
+        >> "$SWARM_TSV"
+done
 
 # 3b. CURLS simultaneous curl downloads against each server.
 for s in ours hpa atftpd rs; do
@@ -314,7 +323,7 @@ done
 # ---------------------------------------------------------------------------------------------
 # 4. The report.
 export ROUNDS ROUNDS_512 SIZE_MIB LOSS_RUNS LOSS_HPA_KIB SWARM CURLS RACE LOSS CONC CG_METHOD \
-    RACE_SECS LOSS_SECS SW_SECS SW_RATE SW_FAIL HWM RSS_IDLE BIG_SIZE MID_SIZE SMALL_SIZE TIMER_CPU
+    RACE_SECS LOSS_SECS SWARM_TSV BIG_SIZE MID_SIZE SMALL_SIZE TIMER_CPU
 export CMD_OURS="${CMDLINE[ours]}" CMD_HPA="${CMDLINE[hpa]}" CMD_ATFTPD="${CMDLINE[atftpd]}" \
     CMD_RS="${CMDLINE[rs]}" CMD_HPALOSS="${CMDLINE[hpaloss]}" CMD_SWARMD="${CMDLINE[swarm]}" SWARM_CMD
 export DATE_NOW; DATE_NOW=$(date -u '+%Y-%m-%d %H:%M:%S UTC')

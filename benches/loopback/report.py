@@ -157,16 +157,21 @@ p("")
 # Concurrency.
 p("## Concurrency")
 p("")
-sw_secs = float(E["SW_SECS"])
-hwm = int(E["HWM"])
-idle = int(E["RSS_IDLE"])
 n = int(E["SWARM"])
-p(f"- {n} `Session::client_get` in one mio loop (`lbtool swarm`, blksize 1468, windowsize 64, "
-  f"one UDP socket each, into memory, compared byte for byte) downloading 1 MiB each from our "
-  f"server: **{sw_secs:.3f} s** total, **{float(E['SW_RATE']):.1f} transfers/s**, "
-  f"**{E['SW_FAIL']} failures**.")
-p(f"- our server's peak RSS (VmHWM): {hwm} kB = **{hwm / n:.1f} kB per session** "
-  f"({(hwm - idle) / n:.1f} kB per session above its idle VmHWM of {idle} kB).")
+p(f"{n} `Session::client_get` in one mio loop (`lbtool swarm`, blksize 1468, one UDP socket "
+  f"each, into memory, compared byte for byte) downloading 1 MiB each from a fresh server of "
+  f"ours, once per windowsize; memory is the server's peak RSS (VmHWM) divided by {n}:")
+p("")
+p("| windowsize | window bytes | total s | transfers/s | failures | server peak RSS | per session "
+  "| per session above idle | under 64 KiB |")
+p("|---|---|---|---|---|---|---|---|---|")
+with open(E["SWARM_TSV"]) as f:
+    for line in f:
+        w, secs, rate, fails, hwm, idle = line.split()
+        per = int(hwm) * 1024 / n
+        above = (int(hwm) - int(idle)) * 1024 / n
+        p(f"| {w} | {int(w) * 1468} | {float(secs):.3f} | {float(rate):.1f} | {fails} | {hwm} kB "
+          f"| {per / 1000:.1f} kB | {above / 1000:.1f} kB | {'yes' if per < 65536 else 'no'} |")
 p("")
 p(f"{E['CURLS']} simultaneous `curl --tftp-blksize 1468` (background processes, 1 MiB each, all "
   f"pinned to CPU 0, every copy checked):")
