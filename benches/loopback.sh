@@ -284,7 +284,7 @@ SWARM_TSV=$WORK/swarm.tsv
 for sw_window in $SWARM_WINDOWS; do
     PORT[swarm]=$(free_port)
     CMDLINE[swarm]="$EX/tftpd --root ROOT --bind 127.0.0.1 --port ${PORT[swarm]} --max-sessions 600 --rate-limit 0"
-    start_server swarm "${PORT[swarm]}" "$EX/tftpd" --root "$ROOT" --bind 127.0.0.1 --port "${PORT[swarm]}" \
+    start_server "swarm$sw_window" "${PORT[swarm]}" "$EX/tftpd" --root "$ROOT" --bind 127.0.0.1 --port "${PORT[swarm]}" \
         --max-sessions 600 --rate-limit 0
     SPID[swarm]=$SERVER_PID
     RSS_IDLE=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
