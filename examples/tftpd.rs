@@ -82,6 +82,7 @@ fn run(args: args::Args) -> Result<(), String> {
         policy,
         config: Config::default(),
         max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+        gso: !args.no_gso,
     };
     let limiter = ratelimit::RateLimiter::new(args.rate_limit);
     let mut server = server::Server::new(listener, settings, limiter)

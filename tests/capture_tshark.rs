@@ -95,6 +95,7 @@ impl Capture {
             "_ws.malformed",
             "_ws.expert.severity",
             "_ws.expert.message",
+            "udp.length",
         ];
         let mut cmd = Command::new(&self.tshark);
         cmd.arg("-r")
@@ -134,6 +135,8 @@ struct Frame {
     error_code: Option<u16>,
     malformed: String,
     expert: String,
+    /// The UDP length field: header and payload.
+    udp_len: usize,
 }
 
 impl Frame {
@@ -155,6 +158,7 @@ impl Frame {
             error_code: num(10).map(|v| v as u16),
             malformed: get(11),
             expert: format!("{} {}", get(12), get(13)).trim().to_string(),
+            udp_len: num(14).unwrap_or(0) as usize,
         }
     }
 
@@ -249,23 +253,32 @@ fn our_client(cwd: &Path, args: &[&str]) -> Output {
 // ---------------------------------------------------------------------------------------
 // Tests.
 
-// R-INT-2, R-OPT-5, R-OPT-7, R-OPT-8: atftp gets 300000 bytes from our server with blksize
-// 1468, windowsize 8 and tsize 0: every packet decodes as TFTP, nothing is malformed, the OACK
-// grants tsize=300000, blksize=1468, windowsize=8, and the receiver ACKs once per window.
-#[test]
-fn r_int_2_server_packets_with_atftp_options_decode_cleanly() {
+/// The DATA blocks a captured frame carries, from its first block number and its length.
+/// With UDP GSO the capture on `lo` taps a window before the kernel splits it into
+/// datagrams: one frame holding several datagrams of `4 + blksize` bytes back to back (the
+/// receiver gets them separately), of which tshark decodes the first header.
+fn blocks_carried(f: &Frame, blksize: usize) -> std::ops::Range<usize> {
+    let first = usize::from(f.block.unwrap_or(0));
+    let segments = f.udp_len.saturating_sub(8).div_ceil(4 + blksize).max(1);
+    first..first + segments
+}
+
+/// atftp gets 300000 bytes from our server (started with `server_args`) with blksize 1468,
+/// windowsize 8 and tsize 0, under capture. Checks that every packet decodes as TFTP,
+/// nothing is malformed, the OACK grants tsize=300000, blksize=1468, windowsize=8, every
+/// block from 1 to the last is carried, no frame carries more than one window, and the
+/// receiver ACKs once per window. Returns the DATA frames, or None when skipped.
+fn atftp_windowed_get(what: &str, server_args: &[&str]) -> Option<Vec<Frame>> {
+    const BLKSIZE: usize = 1468;
+    const WINDOW: usize = 8;
     let dir = TempDir::new("cap-atftp");
     let root = TempDir::new("cap-atftp-root");
     let size = 300_000;
     let bytes = content(size, 2000);
     fs::write(root.path().join("win.bin"), &bytes).expect("write served file");
-    let Some(atftp) = require_peer("atftp") else {
-        return;
-    };
-    let (server, addr) = start_our_server(root.path(), &[]);
-    let Some(capture) = Capture::start(dir.path()) else {
-        return;
-    };
+    let atftp = require_peer("atftp")?;
+    let (server, addr) = start_our_server(root.path(), server_args);
+    let capture = Capture::start(dir.path())?;
 
     let local = dir.path().join("win.bin");
     let out = run_bounded(
@@ -276,38 +289,83 @@ fn r_int_2_server_packets_with_atftp_options_decode_cleanly() {
             .args(["127.0.0.1", &addr.port().to_string()]),
         RUN_TIMEOUT,
     );
-    assert!(out.status.success(), "atftp: {}", output_text(&out));
-    assert!(fs::read(&local).expect("fetched") == bytes, "bytes differ");
+    assert!(out.status.success(), "{what}: atftp: {}", output_text(&out));
+    assert!(
+        fs::read(&local).expect("fetched") == bytes,
+        "{what}: bytes differ"
+    );
 
     let frames = capture.stop_and_decode(addr.port());
     let transfer = transfer_frames(&frames, addr.port(), 1, "win.bin");
     let log = server.log_text();
-    assert_clean(&format!("atftp get (server log: {log})"), &transfer);
-    let o = oack("atftp get", &transfer);
-    assert_eq!(o.option("tsize"), Some("300000"), "{o:?}");
-    assert_eq!(o.option("blksize"), Some("1468"), "{o:?}");
-    assert_eq!(o.option("windowsize"), Some("8"), "{o:?}");
-    let blocks = size / 1468 + 1;
-    assert!(
-        opcodes(&transfer, 3) >= blocks,
-        "DATA packets: {transfer:#?}"
-    );
-    let last = transfer
+    assert_clean(&format!("{what} (server log: {log})"), &transfer);
+    let o = oack(what, &transfer);
+    assert_eq!(o.option("tsize"), Some("300000"), "{what}: {o:?}");
+    assert_eq!(o.option("blksize"), Some("1468"), "{what}: {o:?}");
+    assert_eq!(o.option("windowsize"), Some("8"), "{what}: {o:?}");
+    let blocks = size / BLKSIZE + 1;
+    let data: Vec<Frame> = transfer
         .iter()
         .filter(|f| f.opcode == Some(3))
-        .filter_map(|f| f.block)
-        .max();
-    assert_eq!(last, Some(blocks as u16), "last DATA block");
+        .cloned()
+        .collect();
+    let mut carried = vec![false; blocks + 1];
+    for f in &data {
+        let range = blocks_carried(f, BLKSIZE);
+        assert!(
+            range.len() <= WINDOW && range.end <= blocks + 1 && range.start >= 1,
+            "{what}: frame {} carries blocks {range:?} of 1..={blocks}",
+            f.number
+        );
+        for b in range {
+            carried[b] = true;
+        }
+    }
+    let missing: Vec<usize> = (1..=blocks).filter(|&b| !carried[b]).collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: blocks {missing:?} never seen in {data:#?}"
+    );
     // ACK 0 after the OACK, then one ACK per window of 8 (and the last block).
     let acks = opcodes(&transfer, 4);
     assert!(
-        acks <= 1 + blocks.div_ceil(8) + 2,
-        "{acks} ACKs for {blocks} blocks"
+        acks <= 1 + blocks.div_ceil(WINDOW) + 2,
+        "{what}: {acks} ACKs for {blocks} blocks"
     );
     println!(
-        "R-INT-2 atftp get: {} packets decoded as TFTP, OACK {:?}",
+        "R-INT-2 {what}: {} packets decoded as TFTP ({} DATA frames for {blocks} blocks), OACK {:?}",
         transfer.len(),
+        data.len(),
         o.options
+    );
+    Some(data)
+}
+
+// R-INT-2, R-OPT-5, R-OPT-7, R-OPT-8: atftp gets 300000 bytes from our server with blksize
+// 1468, windowsize 8 and tsize 0: every packet decodes as TFTP, nothing is malformed, the OACK
+// grants the options, every block is on the wire and the receiver ACKs once per window. The
+// server sends a window per GSO system call, so a frame may carry up to a window of blocks.
+#[test]
+fn r_int_2_server_packets_with_atftp_options_decode_cleanly() {
+    atftp_windowed_get("atftp get", &[]);
+}
+
+// R-INT-2: with --no-gso the capture shows one frame per DATA datagram, none larger than
+// blksize, and each block at least once.
+#[test]
+fn r_int_2_no_gso_captures_one_frame_per_datagram() {
+    let Some(data) = atftp_windowed_get("atftp get, --no-gso", &["--no-gso"]) else {
+        return;
+    };
+    let oversized: Vec<&Frame> = data.iter().filter(|f| f.udp_len > 8 + 4 + 1468).collect();
+    assert!(
+        oversized.is_empty(),
+        "frames over one datagram: {oversized:#?}"
+    );
+    assert!(
+        data.len() > 300_000 / 1468,
+        "{} DATA frames",
+        data.len()
     );
 }
 

@@ -60,7 +60,8 @@ impl Default for Outbox {
 }
 
 impl Outbox {
-    /// An empty outbox (one allocation, reused for every send).
+    /// An empty outbox (one allocation, reused for every send) that batches with GSO where
+    /// the system has it.
     pub fn new() -> Outbox {
         Outbox {
             buf: vec![0; MAX_BATCH_BYTES + MAX_DATAGRAM],
@@ -69,6 +70,17 @@ impl Outbox {
             } else {
                 0
             },
+        }
+    }
+
+    /// An outbox that sends every datagram with its own system call. Slower, but a packet
+    /// capture on the sending host then shows one frame per datagram: with GSO, a capture on
+    /// `lo` (or on any device that segments in software late) shows a window as one large
+    /// datagram, since the capture taps the packet before it is split.
+    pub fn plain() -> Outbox {
+        Outbox {
+            gso_limit: 0,
+            ..Outbox::new()
         }
     }
 

@@ -53,4 +53,11 @@ pub struct Args {
     /// ERROR 0. 0 turns the limit off.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub rate_limit: u32,
+
+    /// Send every datagram with its own system call instead of a window per UDP GSO send
+    /// (Linux). Slower; use it when reading packet captures taken on this host: with GSO a
+    /// capture on `lo` shows a window as one large datagram, since it taps packets before
+    /// the kernel splits them.
+    #[arg(long)]
+    pub no_gso: bool,
 }

@@ -40,6 +40,8 @@ pub struct Settings {
     pub config: Config,
     /// Most transfers at once.
     pub max_sessions: usize,
+    /// Send a window with one UDP GSO system call where the system allows.
+    pub gso: bool,
 }
 
 /// A transfer and what the server keeps about it.
@@ -85,6 +87,7 @@ impl Server {
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let shutdown = Shutdown::install(poll.registry(), WAKER)?;
         let local_ip = listener.local_addr()?.ip();
+        let gso = settings.gso;
         Ok(Server {
             poll,
             listener,
@@ -98,7 +101,7 @@ impl Server {
             shutdown,
             rx: vec![0; MAX_DATAGRAM],
             inbox: Inbox::new(),
-            out: Outbox::new(),
+            out: if gso { Outbox::new() } else { Outbox::plain() },
             listener_backlog: false,
         })
     }

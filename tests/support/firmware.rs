@@ -547,6 +547,9 @@ pub struct Frame {
     pub error: String,
     pub malformed: bool,
     pub expert: Vec<(u32, String)>,
+    /// The UDP payload. A frame taken on the sending host may hold a whole GSO batch: several
+    /// datagrams back to back, split by the kernel after the capture tapped them.
+    pub payload: Vec<u8>,
 }
 
 /// TFTP opcodes.
@@ -574,6 +577,7 @@ pub fn decode(file: &Path, tftp_port: Option<u16>) -> Vec<Frame> {
         "_ws.malformed",
         "_ws.expert.severity",
         "_ws.expert.message",
+        "udp.payload",
     ];
     let mut command = Command::new("tshark");
     command.arg("-r").arg(file).args(["-n"]);
@@ -637,9 +641,58 @@ pub fn decode(file: &Path, tftp_port: Option<u16>) -> Vec<Frame> {
                         )
                     })
                     .collect(),
+                payload: from_hex(get(13)),
             }
         })
         .collect()
+}
+
+/// Bytes from tshark's hex (`0a1b...`, maybe with `:` separators); stops at anything else.
+fn from_hex(text: &str) -> Vec<u8> {
+    let digits: Vec<u8> = text
+        .bytes()
+        .filter(|b| *b != b':')
+        .map_while(|b| (b as char).to_digit(16).map(|d| d as u8))
+        .collect();
+    digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect()
+}
+
+/// The block number nearest to `last` (counted across rollovers) whose low 16 bits are
+/// `wire`: how a receiver follows a block counter through its rollover to 0.
+fn unwrap_block(wire: u16, last: u32) -> u32 {
+    let candidate = (last & !0xFFFF) | u32::from(wire);
+    if candidate + 0x8000 < last {
+        candidate + 0x1_0000
+    } else if candidate > last + 0x8000 && candidate >= 0x1_0000 {
+        candidate - 0x1_0000
+    } else {
+        candidate
+    }
+}
+
+/// The DATA datagrams in `frames` (in capture order), each as (block counted across
+/// rollovers, block on the wire), read from the UDP payloads: a frame holding a GSO batch of
+/// `4 + blksize`-byte datagrams yields each of them. A datagram whose header is not DATA is a
+/// problem.
+fn data_datagrams(frames: &[&Frame], blksize: u64) -> Result<Vec<(u32, u16)>, String> {
+    let segment = usize::try_from(4 + blksize).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut last = 0u32;
+    for f in frames {
+        for datagram in f.payload.chunks(segment) {
+            if datagram.len() < 4 || datagram[..2] != [0, DATA as u8] {
+                return Err(format!(
+                    "frame {}: a datagram of {} bytes in its payload is not DATA",
+                    f.number,
+                    datagram.len()
+                ));
+            }
+            let wire = u16::from_be_bytes([datagram[2], datagram[3]]);
+            last = unwrap_block(wire, last);
+            out.push((last, wire));
+        }
+    }
+    Ok(out)
 }
 
 /// What the capture must show for one read transfer.
@@ -660,6 +713,7 @@ pub struct Seen {
     pub client_port: u16,
     pub server_port: u16,
     pub blocks: u64,
+    /// DATA datagrams the capture holds (each datagram of a GSO batch counted).
     pub data_frames: u64,
     /// The blocks the client acknowledged, in order (ACK 0 of the OACK included).
     pub acks: Vec<u32>,
@@ -754,7 +808,8 @@ pub fn check_transfer(frames: &[Frame], expect: &Expect) -> Result<Seen, String>
         .iter()
         .filter(|f| f.opcode == Some(DATA) && f.src_port == server && f.dst_port == client)
         .collect();
-    let mut seen_blocks: Vec<u32> = data.iter().filter_map(|f| f.block).collect();
+    let datagrams = data_datagrams(&data, expect.blksize)?;
+    let mut seen_blocks: Vec<u32> = datagrams.iter().map(|(full, _)| *full).collect();
     seen_blocks.sort_unstable();
     seen_blocks.dedup();
     let all: Vec<u32> = (1..=blocks as u32).collect();
@@ -768,23 +823,28 @@ pub fn check_transfer(frames: &[Frame], expect: &Expect) -> Result<Seen, String>
     }
     // R-XFR-11: past block 65535 the numbers on the wire go on from 0.
     if blocks > 65535 {
-        let wrapped: Vec<Option<u16>> = data
+        let wrapped: Vec<u16> = datagrams
             .iter()
-            .filter(|f| f.block == Some(65536))
-            .map(|f| f.wire_block)
+            .filter(|(full, _)| *full == 65536)
+            .map(|(_, wire)| *wire)
             .collect();
-        if wrapped.is_empty() || wrapped.iter().any(|b| *b != Some(0)) {
+        if wrapped.is_empty() || wrapped.iter().any(|b| *b != 0) {
             problems.push(format!(
                 "DATA block 65536 went on the wire as {wrapped:?}, expected 0"
             ));
         }
     }
+    let mut last_ack = 0u32;
     let acks: Vec<u32> = frames
         .iter()
         .filter(|f| f.opcode == Some(ACK) && f.src_port == client && f.dst_port == server)
-        .filter_map(|f| f.block)
+        .filter_map(|f| f.wire_block)
+        .map(|wire| {
+            last_ack = unwrap_block(wire, last_ack);
+            last_ack
+        })
         .collect();
-    let retransmitted = data.len() as u64 > blocks;
+    let retransmitted = datagrams.len() as u64 > blocks;
     if !retransmitted {
         // Without loss or retransmission the ACKs are exactly predictable.
         let w = expect.windowsize as u32;
@@ -804,7 +864,7 @@ pub fn check_transfer(frames: &[Frame], expect: &Expect) -> Result<Seen, String>
             client_port: client,
             server_port: server,
             blocks,
-            data_frames: data.len() as u64,
+            data_frames: datagrams.len() as u64,
             acks,
             payload_bytes: expect.size,
         })
