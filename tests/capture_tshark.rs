@@ -362,11 +362,7 @@ fn r_int_2_no_gso_captures_one_frame_per_datagram() {
         oversized.is_empty(),
         "frames over one datagram: {oversized:#?}"
     );
-    assert!(
-        data.len() > 300_000 / 1468,
-        "{} DATA frames",
-        data.len()
-    );
+    assert!(data.len() > 300_000 / 1468, "{} DATA frames", data.len());
 }
 
 // R-INT-2, R-MOD-2, R-OPT-5, R-OPT-7, R-OPT-8, R-PKT-7: our client against our server, every
