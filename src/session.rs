@@ -205,8 +205,11 @@ pub struct Session {
     machine: Machine,
     timer: RetransmitTimer,
     control: Option<Control>,
-    /// Strangers owed an ERROR 5, at most [`STRANGER_REPLIES`] between two drains.
-    strangers: [Option<SocketAddr>; STRANGER_REPLIES],
+    /// Strangers owed an ERROR 5, at most [`STRANGER_REPLIES`] between two drains: the first
+    /// `stranger_count` entries (the rest are stale). A count, not `Option`s, so that the
+    /// common case (no stranger) costs one comparison per [`Session::poll_transmit`].
+    strangers: [SocketAddr; STRANGER_REPLIES],
+    stranger_count: u8,
     /// When the control packet now awaiting an answer (request, OACK, ACK) first went out:
     /// a round-trip sample when the answer comes (none after a retransmission, Karn's rule).
     probe: Option<Instant>,
@@ -245,7 +248,8 @@ impl Session {
             machine: Machine::Idle,
             timer: RetransmitTimer::new(now, config),
             control: None,
-            strangers: [None; STRANGER_REPLIES],
+            strangers: [peer; STRANGER_REPLIES],
+            stranger_count: 0,
             probe: None,
             gap_deadline: None,
             outcome: None,
@@ -405,7 +409,7 @@ impl Session {
     pub fn is_closed(&self) -> bool {
         self.phase == Phase::Closed
             && self.control.is_none()
-            && self.strangers.iter().all(Option::is_none)
+            && self.stranger_count == 0
             && (self.outcome.is_none() || self.outcome_reported)
     }
 
@@ -543,8 +547,9 @@ impl Session {
         if is_error5 || datagram.len() < 4 {
             return;
         }
-        if let Some(slot) = self.strangers.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(from);
+        if let Some(slot) = self.strangers.get_mut(usize::from(self.stranger_count)) {
+            *slot = from;
+            self.stranger_count += 1;
         }
     }
 
@@ -872,7 +877,9 @@ impl Session {
     /// Writes the next datagram to send into `buf` (at least [`Session::max_datagram_len`]
     /// bytes) and says where it goes.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<Transmit> {
-        if let Some(stranger) = self.strangers.iter_mut().find_map(Option::take) {
+        if self.stranger_count > 0 {
+            self.stranger_count -= 1;
+            let stranger = self.strangers[usize::from(self.stranger_count)];
             let len = encode_error(buf, ErrorCode::UnknownTransferId, "unknown transfer ID");
             return (len > 0).then_some(Transmit {
                 destination: stranger,
