@@ -32,7 +32,7 @@ impl FileEnd {
     }
 
     /// Writes `data` at `offset`.
-    pub fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
+    pub fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         match self {
             FileEnd::Sink(upload) => upload.write_at(offset, data),
             FileEnd::Source(_) => Err(io::Error::other("a source file is not written")),

@@ -11,6 +11,7 @@
 //! - [`fs`]: safe opens under the served root and the TFTP error for each file-system error;
 //! - [`beneath`]: opening a relative path so that it cannot leave a directory;
 //! - [`upload`]: temporary file, fsync and rename, so a half upload never shows;
+//! - [`write_behind`]: a receiver's block-sized writes gathered into larger ones;
 //! - [`inbox`]: receiving a transfer's datagrams, a window per system call where the OS allows;
 //! - [`net`]: UDP sockets (dual-stack IPv6) for mio;
 //! - [`outbox`]: sending a session's datagrams, a window per system call where the OS allows;
@@ -32,3 +33,4 @@ pub mod read_ahead;
 pub mod shutdown;
 pub mod transfer;
 pub mod upload;
+pub mod write_behind;

@@ -11,12 +11,13 @@ use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
+
+use super::write_behind::WriteBehind;
 
 /// Longest part of the target's name kept in the temporary name (NAME_MAX is 255).
 const MAX_NAME_IN_TEMP: usize = 200;
@@ -34,6 +35,7 @@ enum State {
 #[derive(Debug)]
 pub struct Upload {
     file: File,
+    pending: WriteBehind,
     dir: OwnedFd,
     temp: OsString,
     name: OsString,
@@ -70,6 +72,7 @@ impl Upload {
                     }
                     return Ok(Upload {
                         file: File::from(fd),
+                        pending: WriteBehind::new(),
                         dir,
                         temp,
                         name: name.to_owned(),
@@ -113,9 +116,10 @@ impl Upload {
         &self.temp
     }
 
-    /// Writes `data` at `offset` of the temporary file.
-    pub fn write_at(&self, offset: u64, data: &[u8]) -> io::Result<()> {
-        self.file.write_all_at(data, offset)
+    /// Writes `data` at `offset` of the temporary file (small writes gathered, see
+    /// [`WriteBehind`]; all of them are on file before [`Upload::commit`] fsyncs it).
+    pub fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        self.pending.write_at(&self.file, offset, data)
     }
 
     /// Makes the upload the target: fsync, then rename within the folder. On failure the
@@ -124,7 +128,11 @@ impl Upload {
         if self.state != State::Open {
             return Err(io::Error::other("upload already closed"));
         }
-        let result = self.file.sync_all().and_then(|()| self.rename());
+        let result = self
+            .pending
+            .flush(&self.file)
+            .and_then(|()| self.file.sync_all())
+            .and_then(|()| self.rename());
         match result {
             Ok(()) => {
                 self.state = State::Committed;
@@ -173,6 +181,7 @@ impl Upload {
     pub fn discard(&mut self) {
         if self.state == State::Open {
             self.state = State::Discarded;
+            self.pending.clear();
             // Nothing more to do if it is already gone.
             let _ = rustix::fs::unlinkat(&self.dir, &self.temp, AtFlags::empty());
         }
