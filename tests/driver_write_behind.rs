@@ -146,16 +146,22 @@ fn r_xfr_2_any_write_sequence_matches_plain_writes() {
         .quickcheck(prop as fn(Vec<(u32, u16)>) -> TestResult);
 }
 
-// R-SRV-3: pending bytes are not on file before the flush when they were gathered, and are
-// all there after it (the upload's commit flushes before it fsyncs).
-#[test]
-fn r_srv_3_gathered_bytes_reach_the_file_on_flush() {
-    let s = Scratch::new("flush");
+/// Eight lock-step blocks of 512 bytes written through a fresh write-behind into a fresh file.
+fn eight_blocks_of_512(tag: &str) -> (Scratch, WriteBehind) {
+    let s = Scratch::new(tag);
     let mut wb = WriteBehind::new();
     let data = payload(1, 512);
     for i in 0..8u64 {
         wb.write_at(&s.file, i * 512, &data).unwrap();
     }
+    (s, wb)
+}
+
+// R-SRV-3: pending bytes are not on file before the flush when they were gathered, and are
+// all there after it (the upload's commit flushes before it fsyncs).
+#[test]
+fn r_srv_3_gathered_bytes_reach_the_file_on_flush() {
+    let (s, mut wb) = eight_blocks_of_512("flush");
     let before = s.contents().len();
     assert!(
         before < 8 * 512,
@@ -168,12 +174,7 @@ fn r_srv_3_gathered_bytes_reach_the_file_on_flush() {
 // R-SRV-3: a discarded upload drops what was gathered; a later flush writes nothing of it.
 #[test]
 fn r_srv_3_cleared_bytes_never_reach_the_file() {
-    let s = Scratch::new("clear");
-    let mut wb = WriteBehind::new();
-    let data = payload(2, 512);
-    for i in 0..8u64 {
-        wb.write_at(&s.file, i * 512, &data).unwrap();
-    }
+    let (s, mut wb) = eight_blocks_of_512("clear");
     let before = s.contents();
     wb.clear();
     wb.flush(&s.file).unwrap();

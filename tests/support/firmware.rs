@@ -18,6 +18,9 @@
 #[path = "procs.rs"]
 mod procs;
 
+#[path = "captured.rs"]
+mod captured;
+
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -641,33 +644,10 @@ pub fn decode(file: &Path, tftp_port: Option<u16>) -> Vec<Frame> {
                         )
                     })
                     .collect(),
-                payload: from_hex(get(13)),
+                payload: captured::from_hex(get(13)),
             }
         })
         .collect()
-}
-
-/// Bytes from tshark's hex (`0a1b...`, maybe with `:` separators); stops at anything else.
-fn from_hex(text: &str) -> Vec<u8> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| *b != b':')
-        .map_while(|b| (b as char).to_digit(16).map(|d| d as u8))
-        .collect();
-    digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect()
-}
-
-/// The block number nearest to `last` (counted across rollovers) whose low 16 bits are
-/// `wire`: how a receiver follows a block counter through its rollover to 0.
-fn unwrap_block(wire: u16, last: u32) -> u32 {
-    let candidate = (last & !0xFFFF) | u32::from(wire);
-    if candidate + 0x8000 < last {
-        candidate + 0x1_0000
-    } else if candidate > last + 0x8000 && candidate >= 0x1_0000 {
-        candidate - 0x1_0000
-    } else {
-        candidate
-    }
 }
 
 /// The DATA datagrams in `frames` (in capture order), each as (block counted across
@@ -675,20 +655,14 @@ fn unwrap_block(wire: u16, last: u32) -> u32 {
 /// `4 + blksize`-byte datagrams yields each of them. A datagram whose header is not DATA is a
 /// problem.
 fn data_datagrams(frames: &[&Frame], blksize: u64) -> Result<Vec<(u32, u16)>, String> {
-    let segment = usize::try_from(4 + blksize).unwrap_or(usize::MAX);
+    let blksize = usize::try_from(blksize).unwrap_or(usize::MAX - 4);
     let mut out = Vec::new();
     let mut last = 0u32;
     for f in frames {
-        for datagram in f.payload.chunks(segment) {
-            if datagram.len() < 4 || datagram[..2] != [0, DATA as u8] {
-                return Err(format!(
-                    "frame {}: a datagram of {} bytes in its payload is not DATA",
-                    f.number,
-                    datagram.len()
-                ));
-            }
-            let wire = u16::from_be_bytes([datagram[2], datagram[3]]);
-            last = unwrap_block(wire, last);
+        let blocks = captured::data_blocks(&f.payload, blksize)
+            .map_err(|e| format!("frame {}: {e}", f.number))?;
+        for wire in blocks {
+            last = captured::unwrap_block(wire, last);
             out.push((last, wire));
         }
     }
@@ -840,7 +814,7 @@ pub fn check_transfer(frames: &[Frame], expect: &Expect) -> Result<Seen, String>
         .filter(|f| f.opcode == Some(ACK) && f.src_port == client && f.dst_port == server)
         .filter_map(|f| f.wire_block)
         .map(|wire| {
-            last_ack = unwrap_block(wire, last_ack);
+            last_ack = captured::unwrap_block(wire, last_ack);
             last_ack
         })
         .collect();
