@@ -518,7 +518,7 @@ impl Session {
                 None
             }
             Packet::Rrq(_) | Packet::Wrq(_) => {
-                self.repeated_request(was_answered);
+                self.repeated_request(now, was_answered);
                 None
             }
             Packet::Oack(list) => {
@@ -574,7 +574,7 @@ impl Session {
 
     /// A server got its request again: before the peer ever answered, the first packet was
     /// lost, so send it again (R-SRV-6, R-XFR-5). A client never gets requests.
-    fn repeated_request(&mut self, was_answered: bool) {
+    fn repeated_request(&mut self, now: Instant, was_answered: bool) {
         if self.role.is_client() {
             self.illegal("request sent to a client");
             return;
@@ -582,6 +582,9 @@ impl Session {
         if was_answered {
             return;
         }
+        // A client still repeating its request is alive: not a peer to give up on (under
+        // heavy loss the handshake alone can outlast the idle limit).
+        self.timer.peer_alive(now);
         // The first packet was lost: what answers the copy is no round-trip sample of the first.
         self.probe = None;
         match (&mut self.machine, self.phase) {

@@ -14,7 +14,10 @@ use crate::time::Instant;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
-    /// Retransmission interval before any round trip was measured (RFC 6298 uses 1 s).
+    /// Retransmission interval before any round trip was measured. RFC 6298 uses 1 s for
+    /// any path; the default here is 250 ms, since TFTP runs on local networks: under heavy
+    /// loss a 1 s start (2 s after one backoff) made the handshake alone take up to 20 s in
+    /// simulation, and give up in 0.5% of transfers at 30% loss each way.
     pub initial_rto: Duration,
     /// Floor of the adaptive interval.
     pub min_rto: Duration,
@@ -34,7 +37,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            initial_rto: Duration::from_secs(1),
+            initial_rto: Duration::from_millis(250),
             min_rto: Duration::from_millis(10),
             max_rto: Duration::from_secs(2),
             min_retries: 5,
@@ -238,6 +241,12 @@ impl RetransmitTimer {
         self.retries = 0;
         self.last_progress = now;
         self.arm(now);
+    }
+
+    /// The peer showed it is alive without moving the transfer forward (it repeated its
+    /// request): the wait for it starts again, the retry budget does not.
+    pub(crate) fn peer_alive(&mut self, now: Instant) {
+        self.last_progress = now;
     }
 
     /// Checks the deadline at `now`.

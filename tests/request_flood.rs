@@ -514,7 +514,8 @@ fn r_srv_4_flood_of_10000_requests_is_answered_and_bounded() {
     for socket in &silent {
         socket.send(&hostile::rrq(b"small.txt"), addr);
     }
-    // Long enough for two retransmission timeouts (1 s, then 2 s), were there any.
+    // Long enough for several retransmission timeouts (250 ms, 500 ms, 1 s, 2 s), were there
+    // any.
     thread::sleep(Duration::from_millis(3500));
     let (mut served, mut busy, mut other) = (0, 0, Vec::new());
     for socket in &mut silent {
@@ -569,7 +570,7 @@ fn silent_victim(server: SocketAddr, request: &[u8], window: Duration) -> (usize
 
 // R-SRV-6, R-XFR-5: the reflection bound. A spoofed-style RRQ whose source never answers
 // (the victim of a reflection attack) gets exactly one datagram back in 4.5 s (past the
-// first timeouts at 1 s and 3 s): DATA 1 without options, a small OACK with them. The bytes
+// first timeouts, at 0.25, 0.75, 1.75 and 3.75 s): DATA 1 without options, a small OACK with them. The bytes
 // sent back per request byte are printed (bad-inputs: reflection, tftpd-hpa sends about 160
 // bytes per request byte).
 #[test]

@@ -53,6 +53,11 @@ pub struct Link {
     /// Extra random delay up to this much; datagrams overtake each other when it exceeds the
     /// gap between them (reordering).
     pub jitter: Duration,
+    /// Probability that a datagram is held up by [`Link::stall_for`] on top (a peer that was
+    /// not scheduled for a while on a loaded machine).
+    pub stall: f64,
+    /// How long a stalled datagram is held up.
+    pub stall_for: Duration,
 }
 
 impl Link {
@@ -62,6 +67,8 @@ impl Link {
             duplicate: 0.0,
             delay: Duration::from_millis(1),
             jitter: Duration::ZERO,
+            stall: 0.0,
+            stall_for: Duration::ZERO,
         }
     }
     pub fn lossy(loss: f64) -> Link {
@@ -70,6 +77,8 @@ impl Link {
             duplicate: loss / 5.0,
             delay: Duration::from_millis(1),
             jitter: Duration::from_micros(500),
+            stall: 0.0,
+            stall_for: Duration::ZERO,
         }
     }
 }
@@ -325,7 +334,10 @@ pub fn run(sc: &Scenario) -> Report {
                 };
                 for _ in 0..copies {
                     let jitter = rng.below(link.jitter.as_micros() as u64 + 1);
-                    let at = now + link.delay + Duration::from_micros(jitter);
+                    let mut at = now + link.delay + Duration::from_micros(jitter);
+                    if link.stall > 0.0 && rng.chance(link.stall) {
+                        at = at + link.stall_for;
+                    }
                     seq += 1;
                     flights.push(Reverse(Flight {
                         at,
