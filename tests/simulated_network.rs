@@ -308,9 +308,9 @@ fn r_xfr_12_results_table_loss_by_window() {
 // at 30% loss each way (6% duplication, loopback-like 50 us delay), with 1% of datagrams
 // also held up 300 ms (a peer not scheduled for a while): every one completes byte-exact,
 // the slowest within 20 simulated seconds. With a 1 s initial interval (2 s after one
-// backoff) the handshake alone, whose first answer the server never repeats on its own,
-// ran past the idle limit in 2 of these 400 runs; and a server gave up on a client that was
-// still repeating its request.
+// backoff) the handshake alone, whose first answer the server never repeats on its own, ran
+// past the idle limit in some of these runs (seed 75 is the first); and a server gave up on a
+// client that was still repeating its request.
 #[test]
 fn r_xfr_5_heavy_loss_has_a_bounded_tail() {
     let data = file(300 * 1024, 7);
