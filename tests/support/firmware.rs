@@ -541,9 +541,7 @@ pub struct Frame {
     pub dst_port: u16,
     /// None: tshark did not decode it as TFTP.
     pub opcode: Option<u16>,
-    /// The block number counted across rollovers (`tftp.block.full`).
-    pub block: Option<u32>,
-    /// The block number on the wire (`tftp.block`).
+    /// The block number on the wire (`tftp.block`; the checks count rollovers themselves).
     pub wire_block: Option<u16>,
     pub options: Vec<(String, String)>,
     pub file: String,
@@ -571,7 +569,6 @@ pub fn decode(file: &Path, tftp_port: Option<u16>) -> Vec<Frame> {
         "udp.srcport",
         "udp.dstport",
         "tftp.opcode",
-        "tftp.block.full",
         "tftp.block",
         "tftp.option.name",
         "tftp.option.value",
@@ -619,21 +616,20 @@ pub fn decode(file: &Path, tftp_port: Option<u16>) -> Vec<Frame> {
                     .map(str::to_string)
                     .collect()
             };
-            let names = list(6);
-            let values = list(7);
-            let severities = list(11);
-            let messages = list(12);
+            let names = list(5);
+            let values = list(6);
+            let severities = list(10);
+            let messages = list(11);
             Frame {
                 number: get(0).parse().unwrap_or(0),
                 src_port: get(1).parse().unwrap_or(0),
                 dst_port: get(2).parse().unwrap_or(0),
                 opcode: get(3).parse().ok(),
-                block: get(4).parse().ok().or_else(|| get(5).parse().ok()),
-                wire_block: get(5).parse().ok(),
+                wire_block: get(4).parse().ok(),
                 options: names.into_iter().zip(values).collect(),
-                file: get(8).to_string(),
-                error: get(9).to_string(),
-                malformed: !get(10).is_empty(),
+                file: get(7).to_string(),
+                error: get(8).to_string(),
+                malformed: !get(9).is_empty(),
                 expert: severities
                     .iter()
                     .enumerate()
@@ -644,7 +640,7 @@ pub fn decode(file: &Path, tftp_port: Option<u16>) -> Vec<Frame> {
                         )
                     })
                     .collect(),
-                payload: captured::from_hex(get(13)),
+                payload: captured::from_hex(get(12)),
             }
         })
         .collect()
