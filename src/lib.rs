@@ -17,7 +17,9 @@
 //!    [`Session::handle_timeout`];
 //! 2. drain [`Session::poll_event`]: serve [`Event::Read`] through [`Session::read_buffer`]
 //!    and [`Session::read_done`]; [`Event::Finished`] / [`Event::Failed`] say how it ended;
-//! 3. drain [`Session::poll_transmit`] and send each datagram;
+//! 3. drain [`Session::poll_transmit`] and send each datagram; go back to 2 until a pass
+//!    serves no read and sends nothing (a window can take several reads:
+//!    [`Config::send_buffer`]);
 //! 4. wait for a datagram or the deadline; repeat until [`Session::is_closed`].
 //!
 //! ```
@@ -102,6 +104,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+mod config;
 mod error;
 mod mode;
 pub mod netascii;
@@ -115,6 +118,7 @@ mod session;
 mod time;
 mod timer;
 
+pub use config::Config;
 pub use error::{EncodeError, Field, ParseError, SessionError, TransferError};
 pub use mode::Mode;
 pub use options::{
@@ -123,4 +127,4 @@ pub use options::{
 pub use packet::{ErrorCode, Packet, Request};
 pub use session::{ClientRequest, Completion, Event, Role, Session, Summary, Transmit, Write};
 pub use time::Instant;
-pub use timer::{Config, RttEstimator};
+pub use timer::RttEstimator;

@@ -8,7 +8,9 @@
 //!    when the deadline from [`Session::poll_timeout`] has passed;
 //! 2. [`Session::poll_event`]: serve [`Event::Read`] by filling [`Session::read_buffer`] and
 //!    calling [`Session::read_done`]; note [`Event::Finished`] and [`Event::Failed`];
-//! 3. [`Session::poll_transmit`]: send each datagram to its destination;
+//! 3. [`Session::poll_transmit`]: send each datagram to its destination. A sender holds at
+//!    most [`Config::send_buffer`] bytes of file data, so a window can need several reads:
+//!    go back to 2 until a pass serves no read and sends nothing;
 //! 4. wait until the next datagram or [`Session::poll_timeout`], then go to 1. Drop the session
 //!    once [`Session::is_closed`].
 //!
@@ -23,6 +25,7 @@ use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
+use crate::config::Config;
 use crate::error::{SessionError, TransferError};
 use crate::mode::Mode;
 use crate::options::{
@@ -33,7 +36,7 @@ use crate::packet::{encode_error, ErrorCode, Packet, Request, HEADER_LEN, MAX_SE
 use crate::receiver::{DataOutcome, Receiver};
 use crate::sender::{AckOutcome, Sender};
 use crate::time::Instant;
-use crate::timer::{Config, Expiry, RetransmitTimer};
+use crate::timer::{Expiry, RetransmitTimer};
 
 /// How many strangers get an ERROR 5 between two drains of [`Session::poll_transmit`]; more
 /// are dropped (a flood must not grow memory or the answer rate).
@@ -144,7 +147,8 @@ pub struct Summary {
 pub enum Event {
     /// The sender needs file bytes: read up to `len` bytes at `offset` into
     /// [`Session::read_buffer`], then call [`Session::read_done`]; a short read means end of
-    /// file. Repeated until served.
+    /// file. Repeated until served. Offsets can go backwards: a lost block no longer held
+    /// is read again, and must read back the same (else the transfer fails).
     Read {
         /// File offset.
         offset: u64,
@@ -320,7 +324,12 @@ impl Session {
         let mut s = Session::new(now, Role::ServerRead, peer, mode, config);
         s.set_options(answer.options);
         s.oack = answer.oack;
-        s.machine = Machine::Sender(Sender::new(s.options.blksize, s.options.windowsize, mode));
+        s.machine = Machine::Sender(Sender::new(
+            s.options.blksize,
+            s.options.windowsize,
+            mode,
+            config.send_buffer,
+        ));
         if !s.oack.list().is_empty() {
             s.phase = Phase::OackSent;
             s.control = Some(Control::Oack);
@@ -637,7 +646,7 @@ impl Session {
         self.phase = Phase::Transfer;
         let (b, w) = (options.blksize, options.windowsize);
         self.machine = if self.role.is_sender() {
-            Machine::Sender(Sender::new(b, w, self.mode))
+            Machine::Sender(Sender::new(b, w, self.mode, self.config.send_buffer))
         } else {
             Machine::Receiver(Receiver::new(b, w, self.mode))
         };
@@ -844,7 +853,8 @@ impl Session {
 
     /// The next thing the caller must do or know.
     pub fn poll_event(&mut self) -> Option<Event> {
-        if let (Machine::Sender(s), Phase::Transfer | Phase::OackSent) = (&self.machine, self.phase)
+        if let (Machine::Sender(s), Phase::Transfer | Phase::OackSent) =
+            (&mut self.machine, self.phase)
         {
             if let Some((offset, len)) = s.read_request() {
                 return Some(Event::Read { offset, len });
@@ -872,8 +882,12 @@ impl Session {
     /// `n` bytes were put at the start of [`Session::read_buffer`]; fewer than the
     /// [`Event::Read`] asked for means end of file.
     pub fn read_done(&mut self, n: usize) {
-        if let Machine::Sender(s) = &mut self.machine {
-            s.read_done(n);
+        let Machine::Sender(s) = &mut self.machine else {
+            return;
+        };
+        s.read_done(n);
+        if s.file_changed() {
+            self.abort(ErrorCode::NotDefined, "file changed while being sent");
         }
     }
 

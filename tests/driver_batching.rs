@@ -70,15 +70,22 @@ fn server(client: SocketAddr) -> (Session, UdpSocket) {
 
 /// Serves the session's reads from `file` and sends what it has through `out`.
 fn turn(session: &mut Session, socket: &UdpSocket, out: &mut Outbox, file: &[u8]) {
-    while let Some(event) = session.poll_event() {
-        if let Event::Read { offset, len } = event {
-            let at = offset as usize;
-            let n = len.min(file.len().saturating_sub(at));
-            session.read_buffer()[..n].copy_from_slice(&file[at..at + n]);
-            session.read_done(n);
+    loop {
+        let mut read = false;
+        while let Some(event) = session.poll_event() {
+            if let Event::Read { offset, len } = event {
+                read = true;
+                let at = offset as usize;
+                let n = len.min(file.len().saturating_sub(at));
+                session.read_buffer()[..n].copy_from_slice(&file[at..at + n]);
+                session.read_done(n);
+            }
+        }
+        let sent = out.flush_session(session, Instant::ZERO, socket);
+        if !read && sent == 0 {
+            return;
         }
     }
-    out.flush_session(session, Instant::ZERO, socket);
 }
 
 /// Waits for the next datagram on the server's socket and feeds it to the session.

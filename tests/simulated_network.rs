@@ -102,12 +102,23 @@ fn r_xfr_11_rollover_lossless_and_lossy() {
     }
 }
 
-// R-XFR-5, R-XFR-7, R-XFR-13, R-OPT-8: any size, blksize, window and mode under up to 30% loss
-// with duplication and reordering: exact bytes or a clean timeout, never written twice (the
-// simulator asserts every write continues where the last ended).
+// R-XFR-5, R-XFR-7, R-XFR-13, R-OPT-8: any size, blksize, window, mode and sender buffer
+// under up to 30% loss with duplication and reordering: exact bytes or a clean timeout, never
+// written twice (the simulator asserts every write continues where the last ended). A sender
+// buffer smaller than the window makes lost blocks be read again from the file.
 #[test]
 fn quickcheck_lossy_transfers_are_exact_or_time_out() {
-    fn prop(seed: u64, len: u16, blk: u8, win: u8, loss: u8, write: bool, ascii: bool) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn prop(
+        seed: u64,
+        len: u16,
+        blk: u8,
+        win: u8,
+        loss: u8,
+        write: bool,
+        ascii: bool,
+        held: u8,
+    ) -> bool {
         let mut sc = Scenario::new(
             if write {
                 Direction::Write
@@ -126,13 +137,17 @@ fn quickcheck_lossy_transfers_are_exact_or_time_out() {
         let loss = f64::from(loss % 31) / 100.0;
         sc.to_server = Link::lossy(loss);
         sc.to_client = Link::lossy(loss);
+        // The default, one block, a block and a half, a few blocks.
+        if held % 4 != 0 {
+            sc.config.send_buffer = [1, 1 + usize::from(blk) * 6, 5000][usize::from(held % 4) - 1];
+        }
         let r = run(&sc);
         assert_exact_or_timeout(&sc, &r);
         true
     }
     quickcheck::QuickCheck::new()
-        .tests(150)
-        .quickcheck(prop as fn(u64, u16, u8, u8, u8, bool, bool) -> bool);
+        .tests(200)
+        .quickcheck(prop as fn(u64, u16, u8, u8, u8, bool, bool, u8) -> bool);
 }
 
 // R-XFR-6: every ACK duplicated (and delivered twice), no loss: not one DATA is resent.

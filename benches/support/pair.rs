@@ -287,20 +287,30 @@ fn turn(
         }
     }
     inbox.lens.clear();
-    while let Some(event) = session.poll_event() {
-        match event {
-            Event::Read { offset, len } => {
-                let buf = session.read_buffer();
-                let len = len.min(buf.len());
-                let n = source.read(offset, &mut buf[..len]);
-                session.read_done(n);
+    // A window can take several reads: repeat until a pass neither reads nor sends (the
+    // crate docs).
+    loop {
+        let mut read = false;
+        while let Some(event) = session.poll_event() {
+            match event {
+                Event::Read { offset, len } => {
+                    read = true;
+                    let buf = session.read_buffer();
+                    let len = len.min(buf.len());
+                    let n = source.read(offset, &mut buf[..len]);
+                    session.read_done(n);
+                }
+                Event::Finished(summary) => *done = Some(summary),
+                Event::Failed(error) => panic!("{:?} failed: {error}", session.role()),
             }
-            Event::Finished(summary) => *done = Some(summary),
-            Event::Failed(error) => panic!("{:?} failed: {error}", session.role()),
+        }
+        let mut sent = false;
+        while let Some(t) = session.poll_transmit(now, outbox.next_buf()) {
+            outbox.lens.push(t.len);
+            sent = true;
+        }
+        if !read && !sent {
+            return writes;
         }
     }
-    while let Some(t) = session.poll_transmit(now, outbox.next_buf()) {
-        outbox.lens.push(t.len);
-    }
-    writes
 }

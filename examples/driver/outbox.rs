@@ -92,14 +92,21 @@ impl Outbox {
 
     /// Sends every datagram the session has to send from `socket`. A datagram the kernel
     /// will not take now is a lost datagram: the session's retransmission covers it, as it
-    /// covers loss on the wire.
-    pub fn flush_session(&mut self, session: &mut Session, now: Instant, socket: &UdpSocket) {
+    /// covers loss on the wire. Returns how many datagrams the session gave.
+    pub fn flush_session(
+        &mut self,
+        session: &mut Session,
+        now: Instant,
+        socket: &UdpSocket,
+    ) -> usize {
         let mut run: Option<Run> = None;
+        let mut taken = 0;
         loop {
             let at = run.map_or(0, |r| r.bytes);
             let Some(t) = session.poll_transmit(now, &mut self.buf[at..]) else {
                 break;
             };
+            taken += 1;
             // Joins the run: same peer, not longer than its segments, room left.
             let joins = run.is_some_and(|r| {
                 r.destination == t.destination
@@ -137,6 +144,7 @@ impl Outbox {
         if let Some(r) = run {
             self.send_run(socket, r);
         }
+        taken
     }
 
     /// Sends the run at the front of the buffer: one GSO send, or one send per datagram.

@@ -7,7 +7,8 @@
 //!    [`Session::read_buffer`] and [`Session::read_done`]; on [`Event::Finished`] commit the
 //!    file, on [`Event::Failed`] discard it;
 //! 3. drain [`Session::poll_transmit`] through the [`Outbox`], which sends a window of
-//!    equal-sized datagrams to one peer as one batch where the OS allows;
+//!    equal-sized datagrams to one peer as one batch where the OS allows; then back to 2
+//!    until a pass neither reads nor sends (a window can take several reads);
 //! 4. the caller re-arms [`Transfer::deadline`] and waits (the mio loop).
 
 use std::io;
@@ -108,31 +109,38 @@ impl Transfer {
                 }
             }
         }
-        // 2. events: file reads, and how it ended.
+        // 2. events: file reads, and how it ended; 3. transmits. A window can take several
+        // reads (the session holds a bounded part of it), so repeat until a pass neither
+        // reads nor sends.
         let mut ended = None;
-        while let Some(event) = self.session.poll_event() {
-            match event {
-                Event::Read { offset, len } => {
-                    let buf = self.session.read_buffer();
-                    let len = len.min(buf.len());
-                    match self.file.read_at(offset, &mut buf[..len]) {
-                        Ok(n) => {
-                            self.moved += n as u64;
-                            self.session.read_done(n);
+        loop {
+            let mut read = false;
+            while let Some(event) = self.session.poll_event() {
+                match event {
+                    Event::Read { offset, len } => {
+                        read = true;
+                        let buf = self.session.read_buffer();
+                        let len = len.min(buf.len());
+                        match self.file.read_at(offset, &mut buf[..len]) {
+                            Ok(n) => {
+                                self.moved = self.moved.max(offset + n as u64);
+                                self.session.read_done(n);
+                            }
+                            Err(e) => self.session.abort(error_code(&e), "read failed"),
                         }
-                        Err(e) => self.session.abort(error_code(&e), "read failed"),
+                    }
+                    Event::Finished(summary) => ended = Some(self.commit(summary)),
+                    Event::Failed(error) => {
+                        self.file.discard();
+                        ended = Some(Ended::Failed(error));
                     }
                 }
-                Event::Finished(summary) => ended = Some(self.commit(summary)),
-                Event::Failed(error) => {
-                    self.file.discard();
-                    ended = Some(Ended::Failed(error));
-                }
+            }
+            let sent = out.flush_session(&mut self.session, now, &self.socket);
+            if !read && sent == 0 {
+                return ended;
             }
         }
-        // 3. transmits.
-        out.flush_session(&mut self.session, now, &self.socket);
-        ended
     }
 
     /// On success the file is committed before the final ACK leaves (it is still queued):

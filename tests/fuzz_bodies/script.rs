@@ -262,6 +262,9 @@ pub struct Header {
     pub max_blksize: u16,
     /// Server policy: largest windowsize, 1..=64.
     pub max_windowsize: u8,
+    /// The sender's buffer ([`tftp_proto::Config::send_buffer`]): 0 the default, 1 one
+    /// block, 2 1500 bytes, 3 8 KiB (the top two bits of the `max_windowsize` byte).
+    pub send_buffer: u8,
     /// Server policy, two bits per option (blksize, timeout, tsize, windowsize):
     /// 1 ignore, 2 refuse, else accept.
     pub handling: u8,
@@ -285,6 +288,7 @@ impl Default for Header {
             options: Vec::new(),
             max_blksize: 0,
             max_windowsize: 1,
+            send_buffer: 0,
             handling: 0,
             size_limit: 0,
             announce: Announce::None,
@@ -305,7 +309,9 @@ impl Header {
         };
         let options = read_pairs(r, 5);
         let max_blksize = r.u16();
-        let max_windowsize = r.u8() % 64 + 1;
+        let windows = r.u8();
+        let max_windowsize = windows % 64 + 1;
+        let send_buffer = windows >> 6;
         let handling = r.u8();
         let size_limit = r.u32();
         let announce = match r.u8() % 3 {
@@ -344,6 +350,7 @@ impl Header {
             options,
             max_blksize,
             max_windowsize,
+            send_buffer,
             handling,
             size_limit,
             announce,
@@ -358,7 +365,7 @@ impl Header {
         w.u8((self.mode == Mode::Netascii).into());
         write_pairs(w, &self.options);
         w.u16(self.max_blksize);
-        w.u8(self.max_windowsize.clamp(1, 64) - 1);
+        w.u8((self.max_windowsize.clamp(1, 64) - 1) | (self.send_buffer.min(3) << 6));
         w.u8(self.handling);
         w.u32(self.size_limit);
         match self.announce {

@@ -315,10 +315,20 @@ impl Timetable {
             "test buffer too small"
         );
         let mut out = Vec::new();
-        while let Some(t) = self.session.poll_transmit(self.now, &mut self.buf) {
-            assert!(t.len > 0 && t.len <= self.buf.len(), "bad transmit {t:?}");
-            out.push((t.destination, self.buf[..t.len].to_vec()));
-            assert!(out.len() < DRAIN_BOUND, "poll_transmit never returned None");
+        // A window can take several reads: until a pass sends nothing and reads nothing (the
+        // crate docs' driver loop).
+        loop {
+            let sent = out.len();
+            while let Some(t) = self.session.poll_transmit(self.now, &mut self.buf) {
+                assert!(t.len > 0 && t.len <= self.buf.len(), "bad transmit {t:?}");
+                out.push((t.destination, self.buf[..t.len].to_vec()));
+                assert!(out.len() < DRAIN_BOUND, "poll_transmit never returned None");
+            }
+            let reads = self.reads.len();
+            self.drain_events();
+            if self.reads.len() == reads && out.len() == sent {
+                break;
+            }
         }
         self.sent += out.len();
         out

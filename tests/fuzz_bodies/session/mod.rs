@@ -223,10 +223,10 @@ struct Harness<'r> {
     report: &'r mut Report,
     sent_this_input: usize,
     /// Sender model: the highest block the peer acknowledged, the highest DATA sent, and the
-    /// file bytes handed over (all absolute, from 1).
+    /// end of the furthest read (blocks absolute, from 1).
     acked: u64,
     highest_data: u64,
-    read_offset: u64,
+    read_end: u64,
     /// Receiver model: the block the simulated peer sends next; whether only the peer's file
     /// went across (so the writes must be that file).
     peer_next: u64,
@@ -264,7 +264,13 @@ impl<'r> Harness<'r> {
     fn start(script: &'r Script, side: Side, record: bool, report: &'r mut Report) -> Option<Self> {
         let (h, ops) = (&script.header, &script.ops[..]);
         let now = Instant::ZERO;
-        let config = Config::default();
+        let mut config = Config::default();
+        match h.send_buffer {
+            1 => config.send_buffer = 1,
+            2 => config.send_buffer = 1500,
+            3 => config.send_buffer = 8192,
+            _ => {}
+        }
         let file = File::new(&h.file);
         let limit = (h.size_limit != 0).then_some(u64::from(h.size_limit));
         let (role, session, request, peer_addr) = match side {
@@ -362,7 +368,7 @@ impl<'r> Harness<'r> {
             sent_this_input: 0,
             acked: 0,
             highest_data: 0,
-            read_offset: 0,
+            read_end: 0,
             peer_next: 1,
             peer_file_only: true,
             received_payload: 0,
