@@ -76,11 +76,13 @@ fn run(args: args::Args) -> Result<(), String> {
         "tftpd: serving {} on {bound} ({mode})",
         root.path().display()
     );
+    let mut config = Config::default();
+    config.send_buffer = args.send_buffer;
     let settings = server::Settings {
         root,
         rules,
         policy,
-        config: Config::default(),
+        config,
         max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
         gso: !args.no_gso,
     };

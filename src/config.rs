@@ -15,7 +15,12 @@ pub struct Config {
     /// loss a 1 s start (2 s after one backoff) made the handshake alone take up to 20 s in
     /// simulation, and give up in 0.5% of transfers at 30% loss each way.
     pub initial_rto: Duration,
-    /// Floor of the adaptive interval.
+    /// Floor of the adaptive interval; 5 ms by default. On a local network the measured
+    /// interval (SRTT + 4 RTTVAR, at least 1 ms above SRTT) is below it, so the floor is the
+    /// wait per lost packet: at 10% loss each way a lock-step 1 MiB get took 7.2 s with a
+    /// 10 ms floor and 5.1 s with 5 ms. A spurious retransmission costs one duplicate (a
+    /// duplicate ACK never makes DATA go out again, R-XFR-6); QUIC (RFC 9002) keeps no floor
+    /// beyond a 1 ms timer granularity.
     pub min_rto: Duration,
     /// Ceiling of the adaptive interval, backoff included.
     pub max_rto: Duration,
@@ -40,7 +45,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             initial_rto: Duration::from_millis(250),
-            min_rto: Duration::from_millis(10),
+            min_rto: Duration::from_millis(5),
             max_rto: Duration::from_secs(2),
             min_retries: 5,
             max_retries: 50,

@@ -828,7 +828,7 @@ fn retransmit_wait(addr: SocketAddr, ignore_first: Option<Duration>) -> Duration
 // R-XFR-12, R-SRV-6, R-XFR-5: when the first OACK is lost and the client repeats its request,
 // the OACK that goes out again is a retransmission, so its ACK gives no round-trip sample
 // (Karn's rule). The server's retransmission interval must then follow the clean samples
-// of the windows that follow (on loopback: the 10 ms floor), as it does without the repeat,
+// of the windows that follow (on loopback: the 5 ms floor), as it does without the repeat,
 // not the seconds the client waited before repeating its request.
 #[test]
 fn r_xfr_12_a_repeated_first_packet_gives_no_round_trip_sample() {

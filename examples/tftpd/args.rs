@@ -45,6 +45,11 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: u32,
 
+    /// File bytes each download keeps in memory for retransmission (whole blocks, at least
+    /// one, at most a window); a lost block beyond it is read again from the file.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024)]
+    pub send_buffer: usize,
+
     /// Largest upload in bytes; larger ones get ERROR 3.
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
