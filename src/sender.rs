@@ -106,6 +106,9 @@ pub(crate) struct Sender {
     file_bytes: u64,
     /// The file read back differently from before.
     changed: bool,
+    /// [`Sender::read_request`] asked for a read that [`Sender::read_done`] has not answered,
+    /// and nothing moved since: the read buffer is where that read goes.
+    read_pending: bool,
     /// A block sent once, and when: the round-trip probe (Karn: dropped on retransmission).
     probe: Option<(u64, Instant)>,
     last_rewind: Option<Instant>,
@@ -141,6 +144,7 @@ impl Sender {
             }),
             file_bytes: 0,
             changed: false,
+            read_pending: false,
             probe: None,
             last_rewind: None,
         }
@@ -206,6 +210,7 @@ impl Sender {
     /// [`Sender::read_request`] and [`Sender::next_data`], so that sending never leaves a
     /// read due that the caller's next [`Sender::read_request`] would not see.
     fn prepare(&mut self) {
+        self.read_pending = false;
         self.settle();
         if self.netascii.is_some() {
             self.translate();
@@ -219,17 +224,20 @@ impl Sender {
         if !self.wants_block() {
             return None;
         }
-        match &self.netascii {
+        let request = match &self.netascii {
             // Staged bytes (or the end of the file) still to translate: no room for them.
-            Some(n) if n.start < n.end || n.eof => None,
-            Some(n) => Some((n.staging_at + n.end as u64, n.staging.len())),
-            None => Some(((self.loaded - 1) * self.blksize as u64, self.free_run())),
-        }
+            Some(n) if n.start < n.end || n.eof => return None,
+            Some(n) => (n.staging_at + n.end as u64, n.staging.len()),
+            None => ((self.loaded - 1) * self.blksize as u64, self.free_run()),
+        };
+        self.read_pending = true;
+        Some(request)
     }
 
-    /// Where the caller writes the bytes of [`Sender::read_request`] (empty when none is due).
+    /// Where the caller writes the bytes of the pending [`Sender::read_request`] (empty when
+    /// none is pending).
     pub(crate) fn read_buffer(&mut self) -> &mut [u8] {
-        if self.read_request().is_none() {
+        if !self.read_pending {
             return &mut [];
         }
         let start = self.slot_start(self.loaded);
@@ -242,7 +250,7 @@ impl Sender {
 
     /// The caller put `n` bytes into the read buffer; fewer than asked means end of file.
     pub(crate) fn read_done(&mut self, n: usize) {
-        if self.read_request().is_none() {
+        if !core::mem::take(&mut self.read_pending) {
             return;
         }
         let Some(src) = &mut self.netascii else {
@@ -320,7 +328,9 @@ impl Sender {
 
     /// The next DATA to put on the wire: its wire block number and payload.
     pub(crate) fn next_data(&mut self, now: Instant) -> Option<(u16, &[u8])> {
-        self.prepare();
+        if !(self.first..self.loaded).contains(&self.next) {
+            self.prepare(); // a held block needs neither settling nor translating
+        }
         let block = self.next;
         if block < self.first
             || block >= self.loaded
@@ -362,6 +372,7 @@ impl Sender {
             _ => None,
         };
         self.base = block + 1;
+        self.read_pending = false;
         if self.final_block.is_some_and(|(f, _)| f == block) {
             return AckOutcome::Finished { rtt };
         }
@@ -387,6 +398,7 @@ impl Sender {
 
     /// The retransmission deadline passed: send the window again from its first block.
     pub(crate) fn on_timeout(&mut self) {
+        self.read_pending = false;
         self.next = self.base;
         self.probe = None;
     }
