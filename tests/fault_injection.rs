@@ -253,6 +253,11 @@ enum Peer {
 
 /// A third-party client moves the file through 10% loss each way against our server.
 fn peer_through_loss(peer: Peer, verb: Verb, seed: u64) {
+    peer_through_loss_with(peer, verb, seed, &[]);
+}
+
+/// [`peer_through_loss`] against a server started with `server_args` as well.
+fn peer_through_loss_with(peer: Peer, verb: Verb, seed: u64, server_args: &[&str]) {
     let path = match peer {
         Peer::TftpHpa => procs::require_peer("/usr/bin/tftp"),
         Peer::Atftp => procs::require_peer("/usr/bin/atftp"),
@@ -265,7 +270,9 @@ fn peer_through_loss(peer: Peer, verb: Verb, seed: u64) {
     let bytes = procs::content(FILE_SIZE, 43);
     fs::write(root.path().join("src.bin"), &bytes).expect("write source");
     fs::write(local.path().join("up.bin"), &bytes).expect("write upload");
-    let (server, addr) = procs::start_our_server(root.path(), &["--allow-create", "--allow-write"]);
+    let mut args = vec!["--allow-create", "--allow-write"];
+    args.extend_from_slice(server_args);
+    let (server, addr) = procs::start_our_server(root.path(), &args);
     let relay = relay_for(addr, seed, impairment(0.10));
     let host = relay.addr().ip().to_string();
     let port = relay.addr().port().to_string();
@@ -391,6 +398,67 @@ fn r_int_1_atftp_windowed_get_through_10_percent_loss() {
 #[test]
 fn r_int_1_atftp_windowed_put_through_10_percent_loss() {
     peer_through_loss(Peer::Atftp, Verb::Put, 80);
+}
+
+// R-OPT-8, R-XFR-5, R-INT-1 with Config::send_buffer: a server that holds 2 blocks of an
+// atftp client's window of 8 (blksize 1468) reads every lost block it no longer holds again
+// from the file, through 10% loss each way: byte-exact.
+#[test]
+fn r_opt_8_atftp_windowed_get_rereads_lost_blocks_from_the_file() {
+    peer_through_loss_with(Peer::Atftp, Verb::Get, 79, &["--send-buffer", "3000"]);
+}
+
+// R-MOD-2, R-OPT-8, R-XFR-5 with Config::send_buffer: a netascii download at windowsize 16
+// from a server that holds 2 blocks translates each lost block again from where it started
+// in the file (line ends and bare CRs split across blocks included), through 10% loss each
+// way; the text arrives exactly as it was.
+#[test]
+fn r_mod_2_netascii_window_rereads_lost_blocks_through_loss() {
+    let root = procs::TempDir::new("fi-ascii-root");
+    let local = procs::TempDir::new("fi-ascii-local");
+    let line = b"kernel /boot/vmlinuz root=/dev/sda1\r\nbare CR\rand LF\n\n";
+    let text: Vec<u8> = line.iter().copied().cycle().take(FILE_SIZE).collect();
+    fs::write(root.path().join("src.txt"), &text).expect("write source");
+    let (server, addr) = procs::start_our_server(root.path(), &["--send-buffer", "1024"]);
+    let relay = relay_for(addr, 82, impairment(0.10));
+    let host = relay.addr().to_string();
+    let path = local.path().join("got.txt");
+    let args = [
+        "get",
+        &host,
+        "src.txt",
+        "got.txt",
+        "--mode",
+        "netascii",
+        "--blksize",
+        "512",
+        "--windowsize",
+        "16",
+    ];
+    let timed = hostile::our_client_timed(local.path(), &args, &path, TRANSFER_LIMIT);
+    let got = fs::read(&path).unwrap_or_default();
+    let stats = relay.stats();
+    println!(
+        "\nnetascii windowsize 16, server holding 2 blocks, 10% loss each way: {:.2} s, relay \
+         dropped {} of {} datagrams to the client",
+        timed.exited.as_secs_f64(),
+        stats.to_client.dropped,
+        stats.to_client.seen
+    );
+    assert!(
+        timed.status.is_some_and(|s| s.success()) && got == text,
+        "status {:?}, {} of {} bytes, equal: {}\n{}\n--- server log\n{}",
+        timed.status,
+        got.len(),
+        text.len(),
+        got == text,
+        timed.stderr.trim(),
+        server.log_text()
+    );
+    assert!(
+        stats.to_client.dropped > 0,
+        "the relay dropped nothing, so nothing was sent twice"
+    );
 }
 
 /// A download driven by hand, slowly, that lets `meddle` act (with the transfer port
