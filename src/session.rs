@@ -944,7 +944,7 @@ impl Session {
         encoded.unwrap_or(0)
     }
 
-    /// Bytes this session holds for retransmission (one window for a sender).
+    /// Bytes of file data a sender holds (at most [`Config::send_buffer`], rounded to blocks).
     pub fn buffered_bytes(&self) -> usize {
         match &self.machine {
             Machine::Sender(s) => s.buffer_len(),
