@@ -3,7 +3,8 @@
 //!
 //! One job per file:
 //! - [`clock`]: `std::time::Instant` to the core's microsecond [`tftp_proto::Instant`];
-//! - [`deadlines`]: the heap of session deadlines that sets the `poll` timeout;
+//! - [`deadlines`]: the heap of session deadlines whose earliest entry wakes the loop;
+//! - [`alarm`]: that earliest deadline as one kernel timer, moved only when it changes;
 //! - [`transfer`]: one session with its socket and file, and the loop step that mirrors the
 //!   crate docs' driver loop line for line;
 //! - [`file_end`]: the file side of a transfer (positional reads, or an upload's writes);
@@ -21,6 +22,7 @@
 // no local download), so some items are unused in each of them.
 #![allow(dead_code)]
 
+pub mod alarm;
 pub mod beneath;
 pub mod clock;
 pub mod deadlines;

@@ -9,10 +9,12 @@ use std::time::Duration;
 
 use mio::{Events, Interest, Poll, Token};
 use tftp_proto::{
-    ClientRequest, Config, ErrorCode, Mode, RequestOptions, Session, Summary, TransferError,
+    ClientRequest, Config, ErrorCode, Instant, Mode, RequestOptions, Session, Summary,
+    TransferError,
 };
 
 use crate::args::{Args, ModeArg, Verb};
+use crate::driver::alarm::Alarm;
 use crate::driver::clock::Clock;
 use crate::driver::deadlines::Deadlines;
 use crate::driver::file_end::FileEnd;
@@ -26,6 +28,7 @@ use crate::progress::Progress;
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
+const ALARM: Token = Token(2);
 /// How long a download keeps answering a repeated final DATA after it is complete
 /// (R-XFR-8); short, as the person at the terminal waits for it.
 const CLIENT_DALLY: Duration = Duration::from_secs(1);
@@ -168,25 +171,25 @@ fn drive(
     let mut out = Outbox::new();
     let mut events = Events::with_capacity(16);
     let mut deadlines = Deadlines::new();
+    let mut alarm = Alarm::new(poll.registry(), ALARM);
     let mut outcome = transfer.step(clock.now(), Input::Drain, &mut out);
     // Once the outcome is known, the session only dallies (answers a repeated final DATA); a
     // command-line client keeps that up for CLIENT_DALLY at most, whatever timeout was
     // negotiated, and a Ctrl-C then ends it quietly: the transfer is already complete.
-    let mut dally_until: Option<std::time::Instant> = None;
+    let mut dally_until: Option<Instant> = None;
     while !transfer.is_closed() {
         if outcome.is_some() {
-            let until =
-                *dally_until.get_or_insert_with(|| std::time::Instant::now() + CLIENT_DALLY);
-            if shutdown.requested() || std::time::Instant::now() >= until {
+            let until = *dally_until.get_or_insert_with(|| clock.now() + CLIENT_DALLY);
+            if shutdown.requested() || clock.now() >= until {
                 break;
             }
         }
         deadlines.arm(SOCKET, transfer.deadline(), clock.now());
-        let mut timeout = deadlines.next().map(|d| clock.until(d));
-        if let Some(until) = dally_until {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            timeout = Some(timeout.map_or(left, |t| t.min(left)));
-        }
+        let wake = match (deadlines.next(), dally_until) {
+            (Some(next), Some(until)) => Some(next.min(until)),
+            (next, until) => next.or(until),
+        };
+        let timeout = alarm.timeout(clock, wake);
         match poll.poll(&mut events, timeout) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -198,6 +201,9 @@ fn drive(
         if shutdown.requested() && outcome.is_none() {
             transfer.abort(clock.now(), ErrorCode::NotDefined, "interrupted", &mut out);
             return Err(Failure::Interrupted);
+        }
+        if events.iter().any(|e| e.token() == ALARM) {
+            alarm.fired();
         }
         if events.iter().any(|e| e.token() == SOCKET) {
             let ended = transfer.on_readable(clock, &mut inbox, &mut out);

@@ -1,6 +1,6 @@
 //! The server's event loop: one mio `Poll`, the listening socket, one socket per transfer
 //! (its transfer ID, R-XFR-3), transfers in a slab keyed by token, and a deadline heap
-//! whose earliest entry is the `poll` timeout, so an idle server sleeps.
+//! whose earliest entry sets the loop's [`Alarm`], so an idle server sleeps.
 
 use std::collections::HashMap;
 use std::io;
@@ -11,6 +11,7 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use tftp_proto::{Config, ErrorCode, ServerPolicy};
 
+use crate::driver::alarm::Alarm;
 use crate::driver::clock::Clock;
 use crate::driver::deadlines::Deadlines;
 use crate::driver::fs::{Root, WriteRules};
@@ -26,6 +27,8 @@ use crate::ratelimit::RateLimiter;
 pub const LISTENER: Token = Token(usize::MAX);
 /// The token of the stop-signal waker.
 pub const WAKER: Token = Token(usize::MAX - 1);
+/// The token of the deadline alarm.
+pub const ALARM: Token = Token(usize::MAX - 2);
 
 /// How the server treats requests.
 #[derive(Debug)]
@@ -63,6 +66,8 @@ pub struct Server {
     /// The latest transfer of each peer address, to route repeated requests (R-SRV-6).
     pub(crate) by_peer: HashMap<SocketAddr, usize>,
     pub(crate) deadlines: Deadlines,
+    /// Wakes the loop at the earliest deadline.
+    alarm: Alarm,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
     pub(crate) limiter: RateLimiter,
@@ -86,6 +91,7 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let shutdown = Shutdown::install(poll.registry(), WAKER)?;
+        let alarm = Alarm::new(poll.registry(), ALARM);
         let local_ip = listener.local_addr()?.ip();
         let gso = settings.gso;
         Ok(Server {
@@ -95,6 +101,7 @@ impl Server {
             transfers: Slab::new(),
             by_peer: HashMap::new(),
             deadlines: Deadlines::new(),
+            alarm,
             clock: Clock::new(),
             settings,
             limiter,
@@ -114,10 +121,11 @@ impl Server {
                 self.stop();
                 return Ok(());
             }
+            let timeout = self.alarm.timeout(&self.clock, self.deadlines.next());
             let timeout = if self.listener_backlog {
                 Some(std::time::Duration::ZERO)
             } else {
-                self.deadlines.next().map(|d| self.clock.until(d))
+                timeout
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -130,6 +138,7 @@ impl Server {
                 match event.token() {
                     LISTENER => listener_ready = true,
                     WAKER => {}
+                    ALARM => self.alarm.fired(),
                     Token(key) => self.on_transfer(key),
                 }
             }
