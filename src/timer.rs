@@ -41,12 +41,17 @@ impl RttEstimator {
         Duration::from_micros(self.rto_micros(&Limits::from(config)))
     }
 
-    fn rto_micros(&self, limits: &Limits) -> u64 {
-        let raw = match self.srtt {
+    /// How long an answer to a packet is expected to take: SRTT + 4 RTTVAR (no floor), or
+    /// the initial interval before any sample.
+    fn expected(&self, limits: &Limits) -> Duration {
+        Duration::from_micros(match self.srtt {
             None => limits.initial,
             Some(srtt) => srtt.saturating_add(4 * self.rttvar.max(250)),
-        };
-        raw.clamp(limits.min, limits.max)
+        })
+    }
+
+    fn rto_micros(&self, limits: &Limits) -> u64 {
+        micros(self.expected(limits)).clamp(limits.min, limits.max)
     }
 }
 
@@ -56,6 +61,11 @@ const FAST_RETRIES: u32 = 8;
 /// scheduling delays widen the measured variation, 8x an already cautious interval made
 /// waits of 0.3-0.8 s per lost packet at 30% loss, and some transfers took 2-4x the median.)
 const MAX_FAST_SHIFT: u32 = 1;
+
+/// Answers this many times in a row later after the last retransmission than a round trip
+/// takes are taken for a path slower than the interval rather than for loss (see
+/// [`RetransmitTimer::progress`]).
+const SLOW_PATH_RUN: u32 = 4;
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
@@ -97,6 +107,13 @@ pub(crate) struct RetransmitTimer {
     deadline: Option<Instant>,
     /// Timeouts since the last progress.
     retries: u32,
+    /// When the wait for the current answer began (the last progress).
+    waiting_since: Instant,
+    /// When the last timeout since the last progress sent copies again.
+    retransmitted_at: Option<Instant>,
+    /// Progress, one after another, that came after a timeout and later after the last copy
+    /// than a round trip is expected to take (see [`RetransmitTimer::progress`]).
+    late_answers: u32,
     /// Retransmissions over the whole transfer (counted by the session, which knows whether
     /// a timeout really resent anything).
     pub(crate) total_retransmits: u32,
@@ -125,6 +142,9 @@ impl RetransmitTimer {
             rtt: RttEstimator::default(),
             deadline: None,
             retries: 0,
+            waiting_since: now,
+            retransmitted_at: None,
+            late_answers: 0,
             total_retransmits: 0,
             last_progress: now,
         }
@@ -201,12 +221,37 @@ impl RetransmitTimer {
     /// it. It happens where a packet is deliberately not repeated (a server's first packet,
     /// R-SRV-6): the answer then often comes after the peer's own timeout, and folding that
     /// in made one transfer of the 30% loss matrix wait 0.7-1.6 s per lost packet for 19 s.
+    ///
+    /// Karn's rule alone cannot learn a round trip that grew past the interval: every packet
+    /// times out before its answer comes, so no sample is ever clean (each packet went out
+    /// two or more times, for the whole transfer). The sign of such a path: the answer comes
+    /// later after the last copy than a round trip is expected to take, so it answers an
+    /// earlier copy. Loss looks different: the copy that got through is answered within the
+    /// expected round trip, or the peer's own timer recovers it (at any moment, but rarely
+    /// several times in a row). So [`SLOW_PATH_RUN`] such late answers in a row make the
+    /// whole wait since the last progress one sample: an upper bound of the round trip, so
+    /// the estimate errs long, and clean samples bring it down again. (Keeping the backoff
+    /// across progress until a clean sample, as TCP does, doubled the median time of
+    /// lock-step transfers at 30% loss each way, where about half the packets need a timeout,
+    /// and let the interval climb to the ceiling in windowed ones.)
     pub(crate) fn progress(&mut self, now: Instant, sample: Option<Duration>) {
-        if let Some(rtt) = sample {
-            if micros(rtt) <= self.interval_micros() {
-                self.rtt.sample(rtt);
+        let clean = sample.filter(|&rtt| micros(rtt) <= self.interval_micros());
+        if let Some(rtt) = clean {
+            self.rtt.sample(rtt);
+            self.late_answers = 0;
+        } else if let Some(at) = self.retransmitted_at {
+            if now - at > self.rtt.expected(&self.limits) {
+                self.late_answers += 1;
+                if self.late_answers >= SLOW_PATH_RUN {
+                    self.rtt.sample(now - self.waiting_since);
+                    self.late_answers = 0;
+                }
+            } else {
+                self.late_answers = 0;
             }
         }
+        self.retransmitted_at = None;
+        self.waiting_since = now;
         self.retries = 0;
         self.last_progress = now;
         self.arm(now);
@@ -237,6 +282,7 @@ impl RetransmitTimer {
             };
         }
         self.retries += 1;
+        self.retransmitted_at = Some(now);
         self.arm(now);
         Expiry::Retransmit
     }
@@ -284,6 +330,51 @@ mod tests {
         t.progress(Instant::ZERO + late + ms(3), Some(ms(3)));
         assert_eq!(t.srtt(), Some(ms(3)));
         assert_eq!(t.interval(), c.min_rto.max(ms(3) + ms(6)));
+    }
+
+    // R-XFR-12, RFC 1123 4.2.3.2 (Karn's algorithm): a round trip that grows past the interval
+    // is learned. A run of packets each answered only after a timeout, and late after the last
+    // copy, gives one sample, the whole wait; the interval then covers the new round trip, and
+    // clean samples follow. A single loss changes nothing.
+    #[test]
+    fn r_xfr_12_a_round_trip_that_grows_past_the_interval_is_learned() {
+        let c = Config::default();
+        let mut t = RetransmitTimer::new(Instant::ZERO, &c);
+        let mut now = Instant::ZERO;
+        for _ in 0..20 {
+            t.progress(now + ms(1), Some(ms(1)));
+            now = now + ms(1);
+        }
+        assert_eq!(t.interval(), c.min_rto, "a fast link settles at the floor");
+        let srtt = t.srtt();
+        let lost_at = t.deadline().unwrap();
+        assert_eq!(t.expire(lost_at), Expiry::Retransmit);
+        now = lost_at + ms(1);
+        t.progress(now, None);
+        assert_eq!((t.interval(), t.srtt()), (c.min_rto, srtt), "one loss");
+        // The route changes: every answer now takes 50 ms (lock-step, nothing lost).
+        let rtt = ms(50);
+        let mut timeouts = alloc::vec::Vec::new();
+        for _ in 0..30 {
+            let answer = now + rtt;
+            let mut n = 0;
+            while let Some(d) = t.deadline().filter(|&d| d <= answer) {
+                assert_eq!(t.expire(d), Expiry::Retransmit);
+                n += 1;
+            }
+            // Karn: after a retransmission the answer is no sample.
+            t.progress(answer, (n == 0).then_some(rtt));
+            now = answer;
+            timeouts.push(n);
+        }
+        // Taken for loss until the run is long enough; learned at once after it.
+        let run = SLOW_PATH_RUN as usize;
+        assert!(
+            timeouts[..run].iter().all(|&n| n > 0) && timeouts[run..].iter().all(|&n| n == 0),
+            "timeouts per packet: {timeouts:?}"
+        );
+        assert!(t.interval() > rtt, "{:?}", t.interval());
+        assert!(t.srtt().unwrap() > ms(25), "{:?}", t.srtt());
     }
 
     // R-XFR-5, R-XFR-12: backoff doubles up to the ceiling; a fixed timeout does not back off.

@@ -366,3 +366,35 @@ fn r_xfr_5_heavy_loss_has_a_bounded_tail() {
     );
     assert!(pick(100) < 20.0, "slowest run took {:.2} s", pick(100));
 }
+
+// R-XFR-12, RFC 1123 4.2.3.2 (Karn's algorithm): a path slower than the interval in use (a
+// 600 ms satellite round trip against the 250 ms first interval on both sides) answers every
+// packet only after it timed out, so no sample is ever clean by Karn's rule. The sessions
+// still learn it: after a short run of such packets the retransmissions stop, where before
+// every DATA went out twice for the whole transfer.
+#[test]
+fn r_xfr_12_a_path_slower_than_the_interval_is_learned() {
+    let blocks = 60u64;
+    let mut sc = Scenario::new(Direction::Read, file(512 * blocks as usize + 100, 5));
+    sc.options = opts(512, 1);
+    let slow = Link {
+        delay: Duration::from_millis(300),
+        jitter: Duration::from_millis(10),
+        ..Link::clean()
+    };
+    sc.to_server = slow;
+    sc.to_client = slow;
+    sc.time_limit = Duration::from_secs(300);
+    let r = run(&sc);
+    assert!(r.received == sc.file, "content differs");
+    let data_blocks = blocks + 1;
+    println!(
+        "{} DATA sent for {data_blocks} blocks in {:?}",
+        r.data_sent, r.client_done_at
+    );
+    assert!(
+        r.data_sent < data_blocks + data_blocks / 5,
+        "{} DATA sent for {data_blocks} blocks",
+        r.data_sent
+    );
+}
