@@ -228,10 +228,15 @@ impl Sender {
             // Staged bytes (or the end of the file) still to translate: no room for them.
             Some(n) if n.start < n.end || n.eof => return None,
             Some(n) => (n.staging_at + n.end as u64, n.staging.len()),
-            None => ((self.loaded - 1) * self.blksize as u64, self.free_run()),
+            None => (self.octet_offset(self.loaded), self.free_run()),
         };
         self.read_pending = true;
         Some(request)
+    }
+
+    /// Where block `block` (counted from 1) starts in the file, in octet mode.
+    fn octet_offset(&self, block: u64) -> u64 {
+        (block - 1) * self.blksize as u64
     }
 
     /// Where the caller writes the bytes of the pending [`Sender::read_request`] (empty when
@@ -256,7 +261,7 @@ impl Sender {
         let Some(src) = &mut self.netascii else {
             let asked = self.free_run();
             let n = n.min(asked);
-            let offset = (self.loaded - 1) * self.blksize as u64;
+            let offset = self.octet_offset(self.loaded);
             self.file_bytes = self.file_bytes.max(offset + n as u64);
             for _ in 0..n / self.blksize {
                 self.commit_block(self.blksize);

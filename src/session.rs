@@ -365,6 +365,7 @@ impl Session {
     fn set_options(&mut self, options: TransferOptions) {
         self.options = options;
         self.timer.set_fixed(options.timeout);
+        self.timer.set_lock_step(options.windowsize == 1);
     }
 
     fn request_packet<'a>(&'a self, options: &'a OptionBuf) -> Packet<'a> {

@@ -108,6 +108,7 @@ fn r_xfr_11_rollover_lossless_and_lossy() {
 // buffer smaller than the window makes lost blocks be read again from the file.
 #[test]
 fn quickcheck_lossy_transfers_are_exact_or_time_out() {
+    const MAX_BLOCKS: usize = 2000;
     #[allow(clippy::too_many_arguments)]
     fn prop(
         seed: u64,
@@ -119,6 +120,12 @@ fn quickcheck_lossy_transfers_are_exact_or_time_out() {
         ascii: bool,
         held: u8,
     ) -> bool {
+        let blksize = 8 + u16::from(blk) * 4;
+        // At most MAX_BLOCKS blocks: with blksize 8 a file of 200 KB is 25,000 blocks, and
+        // a netascii window at 30% loss (go-back-N: early blocks are not kept) needed more
+        // than the hour of simulated time for that (2 cases in 20,000, with the retransmission
+        // timer of commit db519a4 as with the later one).
+        let len = (len as usize * 4).min(MAX_BLOCKS * usize::from(blksize));
         let mut sc = Scenario::new(
             if write {
                 Direction::Write
@@ -126,14 +133,14 @@ fn quickcheck_lossy_transfers_are_exact_or_time_out() {
                 Direction::Read
             },
             if ascii {
-                text(len as usize * 4)
+                text(len)
             } else {
-                file(len as usize * 4, seed as u8)
+                file(len, seed as u8)
             },
         );
         sc.seed = seed;
         sc.mode = if ascii { Mode::Netascii } else { Mode::Octet };
-        sc.options = opts(8 + u16::from(blk) * 4, 1 + u16::from(win % 32));
+        sc.options = opts(blksize, 1 + u16::from(win % 32));
         let loss = f64::from(loss % 31) / 100.0;
         sc.to_server = Link::lossy(loss);
         sc.to_client = Link::lossy(loss);
