@@ -41,17 +41,17 @@ impl RttEstimator {
         Duration::from_micros(self.rto_micros(&Limits::from(config)))
     }
 
-    /// How long an answer to a packet is expected to take: SRTT + 4 RTTVAR (no floor), or
-    /// the initial interval before any sample.
-    fn expected(&self, limits: &Limits) -> Duration {
-        Duration::from_micros(match self.srtt {
+    /// How long an answer to a packet is expected to take, in microseconds: SRTT + 4 RTTVAR
+    /// (no floor), or the initial interval before any sample.
+    fn expected_micros(&self, limits: &Limits) -> u64 {
+        match self.srtt {
             None => limits.initial,
             Some(srtt) => srtt.saturating_add(4 * self.rttvar.max(250)),
-        })
+        }
     }
 
     fn rto_micros(&self, limits: &Limits) -> u64 {
-        micros(self.expected(limits)).clamp(limits.min, limits.max)
+        self.expected_micros(limits).clamp(limits.min, limits.max)
     }
 }
 
@@ -69,6 +69,11 @@ const SLOW_PATH_RUN: u32 = 4;
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Microseconds from `then` to `now` (zero if `now` is earlier).
+fn since(then: Instant, now: Instant) -> u64 {
+    now.as_micros().saturating_sub(then.as_micros())
 }
 
 /// A [`Config`] in plain microseconds, converted once per session: the timer runs on every
@@ -259,7 +264,7 @@ impl RetransmitTimer {
             self.late_answers = 0;
             self.slow_path_sampled = false;
         } else if let Some(at) = self.retransmitted_at.filter(|_| self.lock_step) {
-            if now - at > self.rtt.expected(&self.limits) {
+            if since(at, now) > self.rtt.expected_micros(&self.limits) {
                 self.late_answers += 1;
                 if self.late_answers >= SLOW_PATH_RUN && !self.slow_path_sampled {
                     self.rtt.sample(now - self.waiting_since);
@@ -289,9 +294,7 @@ impl RetransmitTimer {
             Some(d) if d <= now => {}
             _ => return Expiry::NotYet,
         }
-        let idle = now
-            .as_micros()
-            .saturating_sub(self.last_progress.as_micros());
+        let idle = since(self.last_progress, now);
         let limits = &self.limits;
         if self.retries >= limits.max_retries
             || (self.retries >= limits.min_retries && idle >= limits.idle)
