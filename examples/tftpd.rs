@@ -4,6 +4,7 @@
 //! cargo run --release --example tftpd -- --root /srv/tftp            # port 69, read-only
 //! cargo run --release --example tftpd -- --root DIR --port 6969 --allow-create --allow-write
 //! cargo run --release --example tftpd -- --root DIR --bind ::        # IPv6 and IPv4
+//! cargo run --release --example tftpd -- --root /srv/tftp --user nobody  # drop root
 //! ```
 //!
 //! One line per transfer goes to stderr. Ctrl-C or SIGTERM aborts the running transfers
@@ -24,6 +25,9 @@ mod listen;
 #[cfg(unix)]
 #[path = "tftpd/log.rs"]
 mod log;
+#[cfg(unix)]
+#[path = "tftpd/privilege.rs"]
+mod privilege;
 #[cfg(unix)]
 #[path = "tftpd/ratelimit.rs"]
 mod ratelimit;
@@ -76,6 +80,10 @@ fn run(args: args::Args) -> Result<(), String> {
         "tftpd: serving {} on {bound} ({mode})",
         root.path().display()
     );
+    if let Some(name) = &args.user {
+        let who = privilege::drop_to(name)?;
+        eprintln!("tftpd: running as {who}");
+    }
     let mut config = Config::default();
     config.send_buffer = args.send_buffer;
     let settings = server::Settings {

@@ -501,3 +501,72 @@ fn r_xfr_5_round_trips_survive_a_lossy_network() {
         assert!(fs::read(root.path().join(&remote)).expect("put") == bytes);
     }
 }
+
+// R-SRV-1 (defence in depth), R-SRV-2: `--user nobody` gives up root once the port is bound:
+// every id of the process is nobody's, a file only root may read is refused with ERROR 2 while
+// a readable one is served, and a new upload belongs to nobody.
+#[test]
+fn r_srv_1_user_option_gives_up_root_after_binding() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    if !procs::require_root("tftpd --user") {
+        return;
+    }
+    let nobody = 65534;
+    let root = TempDir::new("user-root");
+    let local = TempDir::new("user-local");
+    let public = content(5000, 11);
+    fs::write(root.path().join("public.bin"), &public).expect("write public");
+    fs::write(root.path().join("secret.bin"), b"root only").expect("write secret");
+    fs::set_permissions(
+        root.path().join("secret.bin"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod secret");
+    // A folder anyone may write to, so that nobody can store an upload in it.
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o777)).expect("chmod root");
+    let server = Server::start(root.path(), &["--user", "nobody", "--allow-create"]);
+    let status =
+        fs::read_to_string(format!("/proc/{}/status", server.proc.pid())).expect("server status");
+    for key in ["Uid:", "Gid:"] {
+        let ids: Vec<u32> = status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .expect("id line")
+            .split_whitespace()
+            .map(|id| id.parse().expect("numeric id"))
+            .collect();
+        assert_eq!(
+            ids, [nobody; 4],
+            "{key} real, effective, saved, file system"
+        );
+    }
+    let host = server.host();
+    let (ok, err) = client(local.path(), &["get", &host, "public.bin"]);
+    assert!(ok.success(), "a readable file: {err}");
+    assert_eq!(
+        fs::read(local.path().join("public.bin")).expect("copy"),
+        public
+    );
+    let (refused, err) = client(local.path(), &["get", &host, "secret.bin"]);
+    assert!(!refused.success(), "a root-only file was served");
+    assert!(
+        err.contains("error 2"),
+        "ERROR 2 for a root-only file: {err}"
+    );
+    assert!(!local.path().join("secret.bin").exists());
+    fs::write(local.path().join("up.bin"), content(3000, 12)).expect("write upload");
+    let (stored, err) = client(local.path(), &["put", &host, "up.bin"]);
+    assert!(stored.success(), "upload: {err}");
+    let meta = fs::metadata(root.path().join("up.bin")).expect("uploaded file");
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (nobody, nobody),
+        "owner of the upload"
+    );
+    assert!(
+        server.log().contains("running as nobody"),
+        "{}",
+        server.log()
+    );
+}

@@ -30,6 +30,12 @@ pub struct Args {
     #[arg(long)]
     pub allow_create: bool,
 
+    /// After binding the port and opening the root, run as this user (its uid and groups),
+    /// like tftpd-hpa's -u; needs root. Files are then read and written with its
+    /// permissions: what it may not read is refused (ERROR 2), uploads belong to it.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
     /// Largest block size granted (8..=65464).
     #[arg(long, value_name = "N", default_value_t = 65464,
           value_parser = clap::value_parser!(u16).range(8..=65464))]
