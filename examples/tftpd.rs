@@ -26,6 +26,9 @@ mod listen;
 #[path = "tftpd/log.rs"]
 mod log;
 #[cfg(unix)]
+#[path = "tftpd/ports.rs"]
+mod ports;
+#[cfg(unix)]
 #[path = "tftpd/privilege.rs"]
 mod privilege;
 #[cfg(unix)]
@@ -93,6 +96,7 @@ fn run(args: args::Args) -> Result<(), String> {
         config,
         max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
         gso: !args.no_gso,
+        ports: args.port_range,
     };
     let limiter = ratelimit::RateLimiter::new(args.rate_limit);
     let mut server = server::Server::new(listener, settings, limiter)

@@ -570,3 +570,71 @@ fn r_srv_1_user_option_gives_up_root_after_binding() {
         server.log()
     );
 }
+
+/// Two neighbouring UDP ports on 127.0.0.1 that were free a moment ago.
+fn two_free_ports() -> (u16, u16) {
+    for _ in 0..50 {
+        let low = procs::free_udp_port();
+        if low < u16::MAX && UdpSocket::bind(("127.0.0.1", low + 1)).is_ok() {
+            return (low, low + 1);
+        }
+    }
+    panic!("no two neighbouring free ports");
+}
+
+// R-XFR-3, R-SRV-4: `--port-range LOW:HIGH` puts every transfer socket (its transfer ID) on a
+// port of the range; with all of them taken a request gets ERROR 0 instead of silence, and
+// a range written wrong stops the server before it serves.
+#[test]
+fn r_srv_4_port_range_bounds_the_transfer_ports() {
+    let root = TempDir::new("range-root");
+    fs::write(root.path().join("f.bin"), content(2000, 5)).expect("write f.bin");
+    let (low, high) = two_free_ports();
+    let range = format!("{low}:{high}");
+    let server = Server::start(root.path(), &["--port-range", &range]);
+    // Two downloads that never acknowledge hold both ports (R-SRV-6: one DATA each).
+    let mut taken = Vec::new();
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let socket = raw_socket();
+        socket
+            .send_to(&request(1, "f.bin", "octet"), server.addr())
+            .expect("send RRQ");
+        let (data, from) = recv(&socket);
+        assert_eq!(data[..4], [0, 3, 0, 1], "DATA 1 expected, got {data:?}");
+        taken.push(from.port());
+        holders.push(socket);
+    }
+    taken.sort_unstable();
+    assert_eq!(taken, [low, high], "transfer ports outside {range}");
+    let third = raw_socket();
+    third
+        .send_to(&request(1, "f.bin", "octet"), server.addr())
+        .expect("send RRQ");
+    let (answer, from) = recv(&third);
+    assert_eq!(as_error(&answer).map(|e| e.0), Some(0), "got {answer:?}");
+    assert_eq!(
+        from.port(),
+        server.port,
+        "the refusal comes from port 69's socket"
+    );
+    drop(holders);
+
+    for bad in ["9:3", "0:10", "70000:70001", "12"] {
+        let out = procs::run_bounded(
+            Command::new(our_bin("tftpd")).args([
+                "--root",
+                root.path().to_str().expect("utf-8 path"),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--port-range",
+                bad,
+            ]),
+            Duration::from_secs(10),
+        );
+        // clap's usage error, at once (a server that started would run until killed).
+        assert_eq!(out.status.code(), Some(2), "--port-range {bad} was taken");
+    }
+}

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::ports::PortRange;
+
 /// A TFTP server (RFC 1350 with blksize, timeout, tsize and windowsize options) on the
 /// tftp-proto core: serves one folder, read-only unless told otherwise.
 #[derive(Debug, Parser)]
@@ -29,6 +31,11 @@ pub struct Args {
     /// Let uploads create new files (else ERROR 2).
     #[arg(long)]
     pub allow_create: bool,
+
+    /// Local ports for transfer sockets, LOW:HIGH (for a firewall that opens only those); a
+    /// request finding all of them taken gets ERROR 0. Default: any free port.
+    #[arg(long, value_name = "LOW:HIGH")]
+    pub port_range: Option<PortRange>,
 
     /// After binding the port and opening the root, run as this user (its uid and groups),
     /// like tftpd-hpa's -u; needs root. Files are then read and written with its

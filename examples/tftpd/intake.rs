@@ -10,7 +10,6 @@ use tftp_proto::server::{accept, Direction, Incoming, Intake};
 use tftp_proto::{ErrorCode, Instant, Packet, Refusal, Session};
 
 use crate::driver::file_end::FileEnd;
-use crate::driver::net::bind_udp;
 use crate::driver::transfer::{Input, Transfer};
 use crate::log::{self, Record};
 use crate::server::{Served, Server};
@@ -158,7 +157,7 @@ impl Server {
             }
         };
         let no_socket = |_| Refusal::new(ErrorCode::NotDefined, "server out of sockets");
-        let mut socket = bind_udp(SocketAddr::new(self.local_ip, 0)).map_err(no_socket)?;
+        let mut socket = self.ports.bind(self.local_ip).map_err(no_socket)?;
         let entry = self.transfers.vacant_entry();
         let key = entry.key();
         self.poll

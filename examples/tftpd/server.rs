@@ -21,6 +21,7 @@ use crate::driver::outbox::Outbox;
 use crate::driver::shutdown::Shutdown;
 use crate::driver::transfer::{Ended, Input, Transfer};
 use crate::log::{self, Record};
+use crate::ports::{PortRange, TransferPorts};
 use crate::ratelimit::RateLimiter;
 
 /// The listening socket's token; transfers use their slab key.
@@ -45,6 +46,8 @@ pub struct Settings {
     pub max_sessions: usize,
     /// Send a window with one UDP GSO system call where the system allows.
     pub gso: bool,
+    /// The ports transfer sockets may take (`None`: any).
+    pub ports: Option<PortRange>,
 }
 
 /// A transfer and what the server keeps about it.
@@ -60,8 +63,10 @@ pub(crate) struct Served {
 pub struct Server {
     pub(crate) poll: Poll,
     pub(crate) listener: UdpSocket,
-    /// Transfer sockets bind here, port 0.
+    /// Transfer sockets bind to this address...
     pub(crate) local_ip: IpAddr,
+    /// ...on these ports.
+    pub(crate) ports: TransferPorts,
     pub(crate) transfers: Slab<Served>,
     /// The latest transfer of each peer address, to route repeated requests (R-SRV-6).
     pub(crate) by_peer: HashMap<SocketAddr, usize>,
@@ -98,6 +103,7 @@ impl Server {
             poll,
             listener,
             local_ip,
+            ports: TransferPorts::new(settings.ports),
             transfers: Slab::new(),
             by_peer: HashMap::new(),
             deadlines: Deadlines::new(),
