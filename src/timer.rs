@@ -253,10 +253,10 @@ impl RetransmitTimer {
     /// cannot climb on its own inflated waits. Windowed transfers keep Karn's rule alone: a
     /// windowed receiver answers on its own timer whenever the end of a window is lost, so a
     /// late answer is the common case there (with the sample one took over 16x longer, a
-    /// simulated netascii download at 22% loss, windowsize 26). (Keeping the backoff across progress
-    /// until a clean sample, as TCP does, doubled the median time of lock-step transfers at
-    /// 30% loss each way, where about half the packets need a timeout, and let the interval
-    /// climb to the ceiling in windowed ones.)
+    /// simulated netascii download at 22% loss, windowsize 26). (Keeping the backoff across
+    /// progress until a clean sample, as TCP does, doubled the median time of lock-step
+    /// transfers at 30% loss each way, where about half the packets need a timeout, and let
+    /// the interval climb to the ceiling in windowed ones.)
     pub(crate) fn progress(&mut self, now: Instant, sample: Option<Duration>) {
         let clean = sample.filter(|&rtt| micros(rtt) <= self.interval_micros());
         if let Some(rtt) = clean {
