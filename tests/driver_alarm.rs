@@ -1,4 +1,4 @@
-//! The loop's deadline alarm (`examples/driver/alarm.rs`) wakes a `poll` at the earliest
+//! The loop's deadline alarm (`tftp_driver::alarm`) wakes a `poll` at the earliest
 //! deadline, follows that deadline when it moves earlier or later, and stays quiet once
 //! disarmed (R-XFR-12: a retransmission interval only adapts if the timer fires when it is
 //! due, no earlier and not never).
@@ -7,17 +7,11 @@
 //! the deadline to `poll` as its timeout. Both ways, a loop that waits with what
 //! [`Alarm::timeout`] returns must wake when the deadline is due.
 
-#[path = "../examples/driver"]
-mod driver {
-    pub mod alarm;
-    pub mod clock;
-}
-
 use std::time::{Duration, Instant as WallClock};
 
-use driver::alarm::Alarm;
-use driver::clock::Clock;
 use mio::{Events, Poll, Token};
+use tftp_driver::alarm::Alarm;
+use tftp_driver::clock::Clock;
 use tftp_proto::Instant;
 
 const ALARM: Token = Token(7);

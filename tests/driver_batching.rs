@@ -1,12 +1,10 @@
-//! The driver's batched socket I/O (`examples/driver/outbox.rs`, `inbox.rs`) on real loopback
+//! The driver's batched socket I/O (`tftp_driver::outbox`, `tftp_driver::inbox`) on real loopback
 //! sockets: a window that leaves as one GSO send still reaches the peer as separate, ordinary
 //! DATA datagrams in order (R-OPT-8, R-XFR-13: one window in flight, nothing merged or cut), and
 //! a coalesced batch received with GRO is split back into exactly the datagrams that were sent;
 //! where the route cannot take a batch (blocks larger than its MTU), the sender falls back to
 //! one send per datagram and the transfer completes.
 
-#[path = "../examples/driver/mod.rs"]
-mod driver;
 #[path = "support/procs.rs"]
 mod procs;
 
@@ -14,10 +12,10 @@ use std::net::{SocketAddr, UdpSocket as StdSocket};
 use std::process::Command;
 use std::time::{Duration, Instant as StdInstant};
 
-use driver::inbox::Inbox;
-use driver::net::bind_udp;
-use driver::outbox::Outbox;
 use mio::net::UdpSocket;
+use tftp_driver::inbox::Inbox;
+use tftp_driver::net::bind_udp;
+use tftp_driver::outbox::Outbox;
 use tftp_proto::server::{accept, Intake};
 use tftp_proto::{Config, Event, Instant, Packet, ServerPolicy, Session};
 

@@ -1,18 +1,15 @@
-//! The server's read-ahead (`examples/driver/read_ahead.rs`) returns exactly what a plain
+//! The server's read-ahead (`tftp_driver::read_ahead`) returns exactly what a plain
 //! positional read returns, for any file size and any sequence of reads (sequential like a
 //! lock-step sender, or jumping like a sender after a rewind), including at and past the end
 //! of the file (R-XFR-2: a short read is where the file ends, so a wrong count would end a
 //! transfer early or late).
-
-#[path = "../examples/driver/read_ahead.rs"]
-mod read_ahead;
 
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 
 use quickcheck::{QuickCheck, TestResult};
-use read_ahead::{ReadAhead, READ_AHEAD, SMALL_READ};
+use tftp_driver::read_ahead::{ReadAhead, READ_AHEAD, SMALL_READ};
 
 fn temp_file(len: usize, tag: &str) -> (std::path::PathBuf, Vec<u8>) {
     let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 253) as u8).collect();

@@ -1,4 +1,4 @@
-//! The receiver's write-behind (`examples/driver/write_behind.rs`) leaves the file exactly as
+//! The receiver's write-behind (`tftp_driver::write_behind`) leaves the file exactly as
 //! plain positional writes in the same order would, for any sequence of writes: in order
 //! like a lock-step or windowed download, jumping ahead like a receiver that keeps blocks from
 //! beyond a gap, overlapping, small and large (R-XFR-2, R-SRV-3: the bytes an upload commits
@@ -6,15 +6,12 @@
 
 #![cfg(unix)]
 
-#[path = "../examples/driver/write_behind.rs"]
-mod write_behind;
-
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use quickcheck::{QuickCheck, TestResult};
-use write_behind::{WriteBehind, SMALL_WRITE, WRITE_BEHIND};
+use tftp_driver::write_behind::{WriteBehind, SMALL_WRITE, WRITE_BEHIND};
 
 struct Scratch {
     path: PathBuf,

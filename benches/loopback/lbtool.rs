@@ -216,7 +216,7 @@ fn swarm(a: &[String]) -> ExitCode {
     }
 }
 
-/// One turn of the driver loop (as `examples/driver/transfer.rs`), writing into memory.
+/// One turn of the driver loop (as `examples/driver/src/transfer.rs`), writing into memory.
 fn drive(slot: &mut Slot, now: Instant, input: Option<(SocketAddr, &[u8])>, tx: &mut [u8]) {
     if let Some((from, bytes)) = input {
         if let Some(w) = slot.session.handle_datagram(now, from, bytes) {

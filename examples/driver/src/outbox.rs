@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use mio::net::UdpSocket;
 use tftp_proto::{Instant, Session};
 
-use super::net::MAX_DATAGRAM;
+use crate::net::MAX_DATAGRAM;
 
 /// Most datagrams in one GSO send (the kernel's `UDP_MAX_SEGMENTS` is 64 on older kernels).
 const MAX_SEGMENTS: usize = 64;
@@ -207,7 +207,7 @@ mod gso {
 
 #[cfg(not(target_os = "linux"))]
 mod gso {
-    //! No UDP GSO here: [`Outbox`](super::Outbox) never tries it (its limit is 0).
+    //! No UDP GSO here: [`Outbox`](crate::Outbox) never tries it (its limit is 0).
     use std::net::SocketAddr;
 
     use mio::net::UdpSocket;

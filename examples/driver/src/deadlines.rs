@@ -52,7 +52,7 @@ impl Deadlines {
     }
 
     /// The earliest live deadline.
-    pub fn next(&mut self) -> Option<Instant> {
+    pub fn earliest(&mut self) -> Option<Instant> {
         self.drop_stale();
         self.heap.peek().map(|Reverse((at, _))| *at)
     }

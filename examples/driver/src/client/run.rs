@@ -13,18 +13,18 @@ use tftp_proto::{
     TransferError,
 };
 
-use crate::args::{Args, ModeArg, Verb};
-use crate::driver::alarm::Alarm;
-use crate::driver::clock::Clock;
-use crate::driver::deadlines::Deadlines;
-use crate::driver::file_end::FileEnd;
-use crate::driver::inbox::Inbox;
-use crate::driver::net::{any_for, bind_udp};
-use crate::driver::outbox::Outbox;
-use crate::driver::shutdown::Shutdown;
-use crate::driver::transfer::{Ended, Input, Transfer};
-use crate::driver::upload::Upload;
-use crate::progress::Progress;
+use super::args::{Args, ModeArg, Verb};
+use super::progress::Progress;
+use crate::alarm::Alarm;
+use crate::clock::Clock;
+use crate::deadlines::Deadlines;
+use crate::file_end::FileEnd;
+use crate::inbox::Inbox;
+use crate::net::{any_for, bind_udp};
+use crate::outbox::Outbox;
+use crate::shutdown::Shutdown;
+use crate::transfer::{Ended, Input, Transfer};
+use crate::upload::Upload;
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -185,7 +185,7 @@ fn drive(
             }
         }
         deadlines.arm(SOCKET, transfer.deadline(), clock.now());
-        let wake = match (deadlines.next(), dally_until) {
+        let wake = match (deadlines.earliest(), dally_until) {
             (Some(next), Some(until)) => Some(next.min(until)),
             (next, until) => next.or(until),
         };

@@ -9,10 +9,10 @@ use mio::{Interest, Token};
 use tftp_proto::server::{accept, Direction, Incoming, Intake};
 use tftp_proto::{ErrorCode, Instant, Packet, Refusal, Session};
 
-use crate::driver::file_end::FileEnd;
-use crate::driver::transfer::{Input, Transfer};
-use crate::log::{self, Record};
-use crate::server::{Served, Server};
+use super::event_loop::{Served, Server};
+use super::log::{self, Record};
+use crate::file_end::FileEnd;
+use crate::transfer::{Input, Transfer};
 
 /// Requests taken from the listening socket per loop turn, so that running transfers get
 /// their turn between batches during a flood.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tftp_proto::server::Direction;
 use tftp_proto::{Completion, Mode, Refusal, TransferOptions};
 
-use crate::driver::net::display_addr;
-use crate::driver::transfer::Ended;
+use crate::net::display_addr;
+use crate::transfer::Ended;
 
 /// Bytes of a requested name shown in the log; the rest is cut.
 const MAX_SHOWN_NAME: usize = 256;

@@ -11,18 +11,18 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use tftp_proto::{Config, ErrorCode, ServerPolicy};
 
-use crate::driver::alarm::Alarm;
-use crate::driver::clock::Clock;
-use crate::driver::deadlines::Deadlines;
-use crate::driver::fs::{Root, WriteRules};
-use crate::driver::inbox::Inbox;
-use crate::driver::net::MAX_DATAGRAM;
-use crate::driver::outbox::Outbox;
-use crate::driver::shutdown::Shutdown;
-use crate::driver::transfer::{Ended, Input, Transfer};
-use crate::log::{self, Record};
-use crate::ports::{PortRange, TransferPorts};
-use crate::ratelimit::RateLimiter;
+use super::log::{self, Record};
+use super::ports::{PortRange, TransferPorts};
+use super::ratelimit::RateLimiter;
+use crate::alarm::Alarm;
+use crate::clock::Clock;
+use crate::deadlines::Deadlines;
+use crate::fs::{Root, WriteRules};
+use crate::inbox::Inbox;
+use crate::net::MAX_DATAGRAM;
+use crate::outbox::Outbox;
+use crate::shutdown::Shutdown;
+use crate::transfer::{Ended, Input, Transfer};
 
 /// The listening socket's token; transfers use their slab key.
 pub const LISTENER: Token = Token(usize::MAX);
@@ -127,7 +127,7 @@ impl Server {
                 self.stop();
                 return Ok(());
             }
-            let timeout = self.alarm.timeout(&self.clock, self.deadlines.next());
+            let timeout = self.alarm.timeout(&self.clock, self.deadlines.earliest());
             let timeout = if self.listener_backlog {
                 Some(std::time::Duration::ZERO)
             } else {

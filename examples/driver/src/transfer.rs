@@ -17,11 +17,11 @@ use std::net::SocketAddr;
 use mio::net::UdpSocket;
 use tftp_proto::{ErrorCode, Event, Instant, Session, Summary, TransferError};
 
-use super::clock::Clock;
-use super::file_end::FileEnd;
-use super::fs::error_code;
-use super::inbox::Inbox;
-use super::outbox::Outbox;
+use crate::clock::Clock;
+use crate::file_end::FileEnd;
+use crate::fs::error_code;
+use crate::inbox::Inbox;
+use crate::outbox::Outbox;
 
 /// Consecutive receive errors (other than "would block") tolerated in one readiness event.
 const MAX_RECV_ERRORS: usize = 16;

@@ -14,8 +14,8 @@ use rustix::io::Errno;
 use tftp_proto::path::SafePath;
 use tftp_proto::{ErrorCode, Refusal};
 
-use super::beneath::open_beneath;
-use super::upload::Upload;
+use crate::beneath::open_beneath;
+use crate::upload::Upload;
 
 /// What uploads may do (tftpd-hpa's `-c` and the read-only default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

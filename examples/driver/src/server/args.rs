@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::ports::PortRange;
+use super::ports::PortRange;
 
 /// A TFTP server (RFC 1350 with blksize, timeout, tsize and windowsize options) on the
 /// tftp-proto core: serves one folder, read-only unless told otherwise.

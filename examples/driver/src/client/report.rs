@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use tftp_proto::TransferError;
 
-use crate::args::{Args, Verb};
-use crate::client::{Done, Failure};
+use super::args::{Args, Verb};
+use super::run::{Done, Failure};
 
 /// Exit code after Ctrl-C (128 + SIGINT, as shells report it).
 const INTERRUPTED: u8 = 130;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use mio::net::UdpSocket;
 
-use crate::driver::net::bind_udp;
+use crate::net::bind_udp;
 
 /// Binds the listening socket on `addr`; the error is one line meant for a person.
 pub fn listen(addr: SocketAddr) -> Result<UdpSocket, String> {

@@ -1,7 +1,7 @@
 //! Receiving a transfer's datagrams, a window per system call where the OS allows.
 //!
 //! On Linux a transfer socket asks for UDP GRO: when the peer sent a window as one GSO batch
-//! (our own [`Outbox`](super::outbox::Outbox) does), the kernel can hand the whole batch to
+//! (our own [`Outbox`](crate::outbox::Outbox) does), the kernel can hand the whole batch to
 //! one `recvmsg` together with its segment size, and [`Inbox::recv`] splits it back into the
 //! datagrams that were sent. Elsewhere, and whenever the kernel did not coalesce, it is one
 //! ordinary datagram per call.
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use mio::net::UdpSocket;
 
-use super::net::MAX_DATAGRAM;
+use crate::net::MAX_DATAGRAM;
 
 /// A receive buffer for [`MAX_DATAGRAM`] bytes (one datagram, or one coalesced batch).
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use mio::net::UdpSocket;
 
-use crate::driver::net::bind_udp;
+use crate::net::bind_udp;
 
 /// An inclusive range of UDP ports, `LOW:HIGH` on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

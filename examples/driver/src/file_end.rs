@@ -5,8 +5,8 @@
 use std::fs::File;
 use std::io;
 
-use super::read_ahead::ReadAhead;
-use super::upload::Upload;
+use crate::read_ahead::ReadAhead;
+use crate::upload::Upload;
 
 /// Where a session's file bytes come from or go to.
 #[derive(Debug)]

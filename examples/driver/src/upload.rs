@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::write_behind::WriteBehind;
+use crate::write_behind::WriteBehind;
 
 /// Longest part of the target's name kept in the temporary name (NAME_MAX is 255).
 const MAX_NAME_IN_TEMP: usize = 200;

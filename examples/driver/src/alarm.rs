@@ -6,7 +6,7 @@
 //! to the next scheduler tick, each arm and each cancel also reprograms the CPU's timer
 //! hardware (under virtualization, a trap to the hypervisor each time). On Linux the earliest
 //! deadline therefore lives in a timerfd registered with the poll: it is set again only when
-//! the earliest deadline changes (with [`Deadlines`](super::deadlines::Deadlines), about once
+//! the earliest deadline changes (with [`Deadlines`](crate::deadlines::Deadlines), about once
 //! per retransmission interval rather than once per packet), and `poll` sleeps without a
 //! timeout until a datagram or the timer wakes it. Elsewhere, and if the timer cannot be made
 //! or set, the deadline is the `poll` timeout as before.
@@ -19,7 +19,7 @@ use std::time::Duration;
 use mio::{Registry, Token};
 use tftp_proto::Instant;
 
-use super::clock::Clock;
+use crate::clock::Clock;
 
 /// The earliest deadline of a loop, as a kernel timer where there is one.
 #[derive(Debug)]

@@ -1,7 +1,11 @@
-//! The mio driver shared by the `tftpd` and `tftp` examples: everything around a
-//! [`tftp_proto::Session`] that touches the outside world (sockets, the clock, files).
+//! # tftp-driver: the tftp-proto core on mio, UDP sockets and files
 //!
-//! One job per file:
+//! Everything around a [`tftp_proto::Session`] that touches the outside world (sockets, the
+//! clock, files), as a library, plus the two programs built on it: the server [`server`]
+//! (`tftpd`) and the client [`client`] (`tftp`). `cargo install --path examples/driver`
+//! installs both binaries.
+//!
+//! One job per module:
 //! - [`clock`]: `std::time::Instant` to the core's microsecond [`tftp_proto::Instant`];
 //! - [`deadlines`]: the heap of session deadlines whose earliest entry wakes the loop;
 //! - [`alarm`]: that earliest deadline as one kernel timer, moved only when it changes;
@@ -16,14 +20,19 @@
 //! - [`inbox`]: receiving a transfer's datagrams, a window per system call where the OS allows;
 //! - [`net`]: UDP sockets (dual-stack IPv6) for mio;
 //! - [`outbox`]: sending a session's datagrams, a window per system call where the OS allows;
-//! - [`shutdown`]: Ctrl-C and SIGTERM as a mio wake-up.
+//! - [`shutdown`]: Ctrl-C and SIGTERM as a mio wake-up;
+//! - [`server`]: the `tftpd` server (event loop, request intake, limits, log, command line);
+//! - [`client`]: the `tftp` client (one transfer, progress, report, command line).
+//!
+//! The driver runs on Unix-like systems (it uses `openat2`/`*at` calls, a timerfd on Linux
+//! and Unix signals); elsewhere this crate is empty.
 
-// Each binary uses its own part of this module (the client has no served root, the server
-// no local download), so some items are unused in each of them.
-#![allow(dead_code)]
+#![cfg(unix)]
+#![deny(missing_docs)]
 
 pub mod alarm;
 pub mod beneath;
+pub mod client;
 pub mod clock;
 pub mod deadlines;
 pub mod file_end;
@@ -32,6 +41,7 @@ pub mod inbox;
 pub mod net;
 pub mod outbox;
 pub mod read_ahead;
+pub mod server;
 pub mod shutdown;
 pub mod transfer;
 pub mod upload;

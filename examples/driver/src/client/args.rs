@@ -32,8 +32,11 @@ pub struct Args {
     #[arg(value_enum)]
     pub verb: Verb,
 
-    /// The server: HOST, HOST:PORT, [IPV6] or [IPV6]:PORT (port 69 by default).
-    #[arg(value_name = "HOST[:PORT]")]
+    /// The server: `HOST`, `HOST:PORT`, `[IPV6]` or `[IPV6]:PORT` (port 69 by default).
+    #[arg(
+        value_name = "HOST[:PORT]",
+        help = "The server: HOST, HOST:PORT, [IPV6] or [IPV6]:PORT (port 69 by default)"
+    )]
     pub server: String,
 
     /// The file name on the server.

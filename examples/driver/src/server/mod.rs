@@ -1,0 +1,22 @@
+//! The `tftpd` server: one mio event loop serving a folder, meant to replace tftpd-hpa.
+//!
+//! - [`event_loop`]: the loop, the listening socket, one socket per transfer;
+//! - [`intake`]: datagrams on the listening port (repeats, limits, new sessions);
+//! - [`listen`]: the listening socket;
+//! - [`ports`]: the ports transfer sockets may take (`--port-range`);
+//! - [`ratelimit`]: requests per second per source address;
+//! - [`privilege`]: giving up root once the port is bound (`--user`);
+//! - [`log`]: one line per transfer;
+//! - [`args`] and [`cli`]: the command line and the program's `main`.
+
+pub mod args;
+pub mod cli;
+pub mod event_loop;
+pub mod intake;
+pub mod listen;
+pub mod log;
+pub mod ports;
+pub mod privilege;
+pub mod ratelimit;
+
+pub use event_loop::{Server, Settings};
