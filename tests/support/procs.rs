@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
@@ -24,8 +25,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 // ---------------------------------------------------------------------------------------
 // Our binaries.
 
-/// `target/release/examples`, with `tftpd` and `tftp` built and up to date (built at most once
-/// per test process, and only when missing or older than a source file).
+/// `target/release/examples`, with `tftpd`, `tftp` and `ipxe_script` built and up to date
+/// (built at most once per test process, and only when missing or older than a source file).
 pub fn examples_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -38,7 +39,7 @@ pub fn examples_dir() -> &'static Path {
             .to_path_buf();
         let dir = target.join("release").join("examples");
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let built = ["tftpd", "tftp"]
+        let built = ["tftpd", "tftp", "ipxe_script"]
             .iter()
             .map(|name| modified(&dir.join(name)))
             .min()
@@ -417,25 +418,32 @@ pub fn start_our_server_on(
     root: &Path,
     extra_args: &[&str],
 ) -> (ChildGuard, SocketAddr) {
+    let mut args = vec![OsStr::new("--root"), root.as_os_str()];
+    args.extend(extra_args.iter().map(OsStr::new));
+    start_our_example("tftpd", bind, &args)
+}
+
+/// Starts our example server `name` (`tftpd`, `ipxe_script`) with `args`, `--bind bind` and a
+/// free `--port`, and waits until it answers a probe for a missing file with ERROR 1; the
+/// address returned is 127.0.0.1 on that port. Its stderr goes to the guard's log.
+pub fn start_our_example(name: &str, bind: &str, args: &[&OsStr]) -> (ChildGuard, SocketAddr) {
     static LOGS: AtomicU64 = AtomicU64::new(0);
     let log = std::env::temp_dir().join(format!(
-        "procs-{}-tftpd-{}.log",
+        "procs-{}-{name}-{}.log",
         std::process::id(),
         LOGS.fetch_add(1, Ordering::Relaxed)
     ));
     for _attempt in 0..5 {
         let port = free_udp_port();
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let child = Command::new(our_bin("tftpd"))
-            .arg("--root")
-            .arg(root)
+        let child = Command::new(our_bin(name))
+            .args(args)
             .args(["--bind", bind, "--port", &port.to_string()])
-            .args(extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).expect("server log file"))
             .spawn()
-            .expect("spawn tftpd");
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let mut guard = ChildGuard {
             child,
             log: Some(log.clone()),
@@ -447,17 +455,17 @@ pub fn start_our_server_on(
                 if text.contains("in use") {
                     break; // the port was taken meanwhile: another one
                 }
-                panic!("tftpd exited at start ({status}): {text}");
+                panic!("{name} exited at start ({status}): {text}");
             }
             match wait_until_answers(addr, Duration::from_millis(300)) {
                 Some((1, _)) => return (guard, addr),
-                Some(other) => panic!("tftpd answered a probe with {other:?}"),
+                Some(other) => panic!("{name} answered a probe with {other:?}"),
                 None => {}
             }
         }
         if guard.wait_timeout(Duration::ZERO).is_none() {
-            panic!("tftpd did not answer in time: {}", guard.log_text());
+            panic!("{name} did not answer in time: {}", guard.log_text());
         }
     }
-    panic!("no free port for tftpd");
+    panic!("no free port for {name}");
 }

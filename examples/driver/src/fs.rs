@@ -14,7 +14,9 @@ use rustix::io::Errno;
 use tftp_proto::path::SafePath;
 use tftp_proto::{ErrorCode, Refusal};
 
+use crate::backend::{Backend, FileRequest, FileSink, Opened};
 use crate::beneath::open_beneath;
+use crate::read_ahead::ReadAhead;
 use crate::upload::Upload;
 
 /// What uploads may do (tftpd-hpa's `-c` and the read-only default).
@@ -116,6 +118,35 @@ impl Root {
             Err(e) => return Err(refusal(&e.into())),
         }
         Upload::create(dir, OsStr::new(name), rules.overwrite).map_err(|e| refusal(&e))
+    }
+}
+
+/// The default [`Backend`]: a folder on disk under [`WriteRules`], files opened beneath its
+/// handle ([`Root::open_read`]) and uploads atomic ([`Root::begin_upload`]).
+#[derive(Debug)]
+pub struct Folder {
+    /// The folder.
+    pub root: Root,
+    /// What uploads may do.
+    pub rules: WriteRules,
+}
+
+impl Backend for Folder {
+    fn open_read(&self, request: &FileRequest<'_>) -> Result<Opened, Refusal> {
+        let source = self.root.open_read(request.path)?;
+        Ok(Opened {
+            source: Box::new(ReadAhead::new(source.file)),
+            size: Some(source.size),
+        })
+    }
+
+    fn create(&self, request: &FileRequest<'_>) -> Result<Box<dyn FileSink>, Refusal> {
+        let upload = self.root.begin_upload(request.path, self.rules)?;
+        Ok(Box::new(upload))
+    }
+
+    fn accepts_uploads(&self) -> bool {
+        self.rules.create || self.rules.overwrite
     }
 }
 

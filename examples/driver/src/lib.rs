@@ -13,7 +13,9 @@
 //!   crate docs' driver loop line for line;
 //! - [`file_end`]: the file side of a transfer (positional reads, or an upload's writes);
 //! - [`read_ahead`]: a sender's file, read in larger pieces than lock-step blocks;
-//! - [`fs`]: safe opens under the served root and the TFTP error for each file-system error;
+//! - [`backend`]: where a server's files come from and go to (a trait; a folder by default);
+//! - [`fs`]: the folder backend (safe opens under the served root) and the TFTP error for each
+//!   file-system error;
 //! - [`beneath`]: opening a relative path so that it cannot leave a directory;
 //! - [`upload`]: temporary file, fsync and rename, so a half upload never shows;
 //! - [`write_behind`]: a receiver's block-sized writes gathered into larger ones;
@@ -31,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod alarm;
+pub mod backend;
 pub mod beneath;
 pub mod client;
 pub mod clock;

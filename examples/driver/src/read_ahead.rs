@@ -95,3 +95,9 @@ fn read_full(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     }
     Ok(done)
 }
+
+impl crate::backend::FileSource for ReadAhead {
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        ReadAhead::read_at(self, offset, buf)
+    }
+}

@@ -222,3 +222,17 @@ fn random_u64() -> u64 {
     }
     hasher.finish()
 }
+
+impl crate::backend::FileSink for Upload {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        Upload::write_at(self, offset, data)
+    }
+
+    fn commit(&mut self) -> io::Result<()> {
+        Upload::commit(self)
+    }
+
+    fn abort(&mut self) {
+        self.discard();
+    }
+}

@@ -136,7 +136,7 @@ fn open_local(args: &Args) -> Result<(PathBuf, FileEnd, Option<u64>), Failure> {
             let upload = Upload::beside(&local).map_err(|e| {
                 Failure::Setup(format!("cannot write beside {}: {e}", local.display()))
             })?;
-            Ok((local, FileEnd::Sink(upload), None))
+            Ok((local, FileEnd::Sink(Box::new(upload)), None))
         }
         Verb::Put => {
             let local = args

@@ -12,6 +12,7 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use tftp_proto::{Config, ServerPolicy};
@@ -19,7 +20,7 @@ use tftp_proto::{Config, ServerPolicy};
 use super::args::Args;
 use super::ratelimit::RateLimiter;
 use super::{listen, privilege, Server, Settings};
-use crate::fs::{Root, WriteRules};
+use crate::fs::{Folder, Root, WriteRules};
 
 /// The program: parses the command line, serves until stopped, and says why it stopped.
 pub fn main() -> ExitCode {
@@ -64,8 +65,7 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut config = Config::default();
     config.send_buffer = args.send_buffer;
     let settings = Settings {
-        root,
-        rules,
+        backend: Arc::new(Folder { root, rules }),
         policy,
         config,
         max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
@@ -15,9 +16,9 @@ use super::log::{self, Record};
 use super::ports::{PortRange, TransferPorts};
 use super::ratelimit::RateLimiter;
 use crate::alarm::Alarm;
+use crate::backend::Backend;
 use crate::clock::Clock;
 use crate::deadlines::Deadlines;
-use crate::fs::{Root, WriteRules};
 use crate::inbox::Inbox;
 use crate::net::MAX_DATAGRAM;
 use crate::outbox::Outbox;
@@ -34,10 +35,8 @@ pub const ALARM: Token = Token(usize::MAX - 2);
 /// How the server treats requests.
 #[derive(Debug)]
 pub struct Settings {
-    /// The served folder.
-    pub root: Root,
-    /// What uploads may do.
-    pub rules: WriteRules,
+    /// Where files come from and go to (a [`crate::fs::Folder`], or a backend of your own).
+    pub backend: Arc<dyn Backend>,
     /// Option negotiation and upload size limit.
     pub policy: ServerPolicy,
     /// Retransmission timing.
@@ -48,6 +47,21 @@ pub struct Settings {
     pub gso: bool,
     /// The ports transfer sockets may take (`None`: any).
     pub ports: Option<PortRange>,
+}
+
+impl Settings {
+    /// `backend` with the defaults of the `tftpd` command line: tftp-proto's default policy
+    /// and timing, at most 256 transfers at once, GSO where the system has it, any port.
+    pub fn new(backend: Arc<dyn Backend>) -> Settings {
+        Settings {
+            backend,
+            policy: ServerPolicy::default(),
+            config: Config::default(),
+            max_sessions: 256,
+            gso: true,
+            ports: None,
+        }
+    }
 }
 
 /// A transfer and what the server keeps about it.

@@ -11,6 +11,7 @@ use tftp_proto::{ErrorCode, Instant, Packet, Refusal, Session};
 
 use super::event_loop::{Served, Server};
 use super::log::{self, Record};
+use crate::backend::FileRequest;
 use crate::file_end::FileEnd;
 use crate::transfer::{Input, Transfer};
 
@@ -126,22 +127,27 @@ impl Server {
             return Err(BUSY);
         }
         let s = &self.settings;
+        let request = FileRequest {
+            path: &incoming.path,
+            peer: from,
+            mode: incoming.mode,
+        };
         let (session, file) = match incoming.direction {
             Direction::Read => {
-                let source = s.root.open_read(&incoming.path)?;
+                let opened = s.backend.open_read(&request)?;
                 let session = Session::server_read(
                     now,
                     from,
                     incoming.mode,
                     &incoming.options,
-                    Some(source.size),
+                    opened.size,
                     &s.policy,
                     &s.config,
                 )?;
-                (session, FileEnd::source(source.file))
+                (session, FileEnd::Source(opened.source))
             }
             Direction::Write => {
-                if !s.rules.create && !s.rules.overwrite {
+                if !s.backend.accepts_uploads() {
                     return Err(READ_ONLY);
                 }
                 let session = Session::server_write(
@@ -152,8 +158,8 @@ impl Server {
                     &s.policy,
                     &s.config,
                 )?;
-                let upload = s.root.begin_upload(&incoming.path, s.rules)?;
-                (session, FileEnd::Sink(upload))
+                let sink = s.backend.create(&request)?;
+                (session, FileEnd::Sink(sink))
             }
         };
         let no_socket = |_| Refusal::new(ErrorCode::NotDefined, "server out of sockets");
