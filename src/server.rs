@@ -8,6 +8,7 @@
 
 use alloc::borrow::Cow;
 use alloc::format;
+use alloc::vec::Vec;
 
 use crate::error::ParseError;
 use crate::mode::Mode;
@@ -53,6 +54,18 @@ pub enum Intake<'a> {
 
 /// Checks the first datagram of a transfer.
 pub fn accept(datagram: &[u8]) -> Intake<'_> {
+    accept_renamed(datagram, |_, _| Ok(None))
+}
+
+/// [`accept`], with the file name first passed through `rename` (a filename remap, as
+/// tftpd-hpa's `--map-file`): it gets the direction and the name as the client sent it, and
+/// returns `Ok(None)` to keep it, `Ok(Some(name))` to use another, or `Err` to refuse the
+/// request. The name it returns goes through the same path checks as a client's name (a
+/// rename cannot lead outside the root); [`Incoming::raw_filename`] stays the client's.
+pub fn accept_renamed<F>(datagram: &[u8], rename: F) -> Intake<'_>
+where
+    F: FnOnce(Direction, &[u8]) -> Result<Option<Vec<u8>>, Refusal>,
+{
     if datagram.len() < 4 {
         return Intake::Ignore; // whatever it parses as: no answer outweighs a runt
     }
@@ -95,7 +108,12 @@ pub fn accept(datagram: &[u8]) -> Intake<'_> {
             message: Cow::Owned(format!("unsupported mode \"{shown}\"")),
         });
     };
-    let path = match safe_path(request.filename) {
+    let renamed = match rename(direction, request.filename) {
+        Ok(renamed) => renamed,
+        Err(refusal) => return Intake::Refuse(refusal),
+    };
+    let name = renamed.as_deref().unwrap_or(request.filename);
+    let path = match safe_path(name) {
         Ok(p) => p,
         Err(e) => {
             return Intake::Refuse(Refusal {
@@ -161,5 +179,32 @@ mod tests {
         };
         assert_eq!(i.path.as_str(), "boot/x.efi");
         assert_eq!((i.direction, i.mode), (Direction::Read, Mode::Octet));
+    }
+
+    // R-SRV-1: a renamed request goes through the same path checks; the client's name stays
+    // for the log; a refusal from the rename is the answer.
+    #[test]
+    fn r_srv_1_a_renamed_name_is_checked_like_a_clients() {
+        let rrq = b"\x00\x01BOOT\\X.EFI\x00octet\x00";
+        let to = |name: &'static [u8]| move |_: Direction, _: &[u8]| Ok(Some(name.to_vec()));
+        let Intake::Serve(i) = accept_renamed(rrq, to(b"boot/x.efi")) else {
+            panic!()
+        };
+        assert_eq!(i.path.as_str(), "boot/x.efi");
+        assert_eq!(i.raw_filename, b"BOOT\\X.EFI");
+        for outside in [&b"../etc/passwd"[..], b"a/../../b", b"x\x00y"] {
+            let renamed = accept_renamed(rrq, move |_, _| Ok(Some(outside.to_vec())));
+            assert!(
+                matches!(&renamed, Intake::Refuse(r) if r.code == ErrorCode::AccessViolation),
+                "{renamed:?}"
+            );
+        }
+        let refused = accept_renamed(rrq, |d, name| {
+            assert_eq!((d, name), (Direction::Read, &b"BOOT\\X.EFI"[..]));
+            Err(Refusal::new(ErrorCode::AccessViolation, "refused by rule"))
+        });
+        assert!(matches!(refused, Intake::Refuse(r) if r.message == "refused by rule"));
+        let kept = accept_renamed(b"\x00\x02up.bin\x00octet\x00", |_, _| Ok(None));
+        assert!(matches!(kept, Intake::Serve(i) if i.path.as_str() == "up.bin"));
     }
 }

@@ -78,4 +78,17 @@ pub struct Args {
     /// the kernel splits them.
     #[arg(long)]
     pub no_gso: bool,
+
+    /// Rewrite requested file names by the rules in FILE, in the format of tftpd-hpa's
+    /// --map-file (-m): operations r g i e s a G P 4 6 ~, and \0 to \9, \i, \x, \U, \L, \E in
+    /// replacements. A bad rule stops the server at start, naming its line; the rewritten
+    /// name is checked and confined to the root like a client's. SIGHUP reads FILE again.
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+
+    /// Answer every transfer from the listening port, sessions told apart by the client's
+    /// address and port (as dnsmasq's --tftp-single-port): for NAT, firewalls and containers
+    /// that forward only the one port. --port-range is then not used.
+    #[arg(long)]
+    pub single_port: bool,
 }

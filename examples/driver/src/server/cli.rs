@@ -19,6 +19,7 @@ use tftp_proto::{Config, ServerPolicy};
 
 use super::args::Args;
 use super::ratelimit::RateLimiter;
+use super::remap::RemapRules;
 use super::{listen, privilege, Server, Settings};
 use crate::fs::{Folder, Root, WriteRules};
 
@@ -45,6 +46,7 @@ pub fn run(args: Args) -> Result<(), String> {
     policy.max_blksize = args.max_blksize;
     policy.max_windowsize = args.max_windowsize;
     policy.max_file_size = args.max_file_size;
+    let remap = args.map_file.as_deref().map(RemapRules::load).transpose()?;
     let addr = SocketAddr::new(args.bind, args.port);
     let listener = listen::listen(addr)?;
     let bound = listener.local_addr().unwrap_or(addr);
@@ -71,6 +73,8 @@ pub fn run(args: Args) -> Result<(), String> {
         max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
         gso: !args.no_gso,
         ports: args.port_range,
+        remap,
+        single_port: args.single_port,
     };
     let limiter = RateLimiter::new(args.rate_limit);
     let mut server =

@@ -15,6 +15,7 @@ use tftp_proto::{Config, ErrorCode, ServerPolicy};
 use super::log::{self, Record};
 use super::ports::{PortRange, TransferPorts};
 use super::ratelimit::RateLimiter;
+use super::remap::RemapRules;
 use crate::alarm::Alarm;
 use crate::backend::Backend;
 use crate::clock::Clock;
@@ -47,6 +48,10 @@ pub struct Settings {
     pub gso: bool,
     /// The ports transfer sockets may take (`None`: any).
     pub ports: Option<PortRange>,
+    /// Filename remap rules (`--map-file`), applied to every request's name.
+    pub remap: Option<RemapRules>,
+    /// Every transfer answered from the listening socket (`--single-port`).
+    pub single_port: bool,
 }
 
 impl Settings {
@@ -60,6 +65,8 @@ impl Settings {
             max_sessions: 256,
             gso: true,
             ports: None,
+            remap: None,
+            single_port: false,
         }
     }
 }

@@ -3,14 +3,15 @@
 //! answered with its ERROR from the listening socket, never dropped silently.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use mio::{Interest, Token};
-use tftp_proto::server::{accept, Direction, Incoming, Intake};
+use tftp_proto::server::{accept, accept_renamed, Direction, Incoming, Intake};
 use tftp_proto::{ErrorCode, Instant, Packet, Refusal, Session};
 
 use super::event_loop::{Served, Server};
 use super::log::{self, Record};
+use super::remap::{RemapRules, Remapped, RequestKind};
 use crate::backend::FileRequest;
 use crate::file_end::FileEnd;
 use crate::transfer::{Input, Transfer};
@@ -24,6 +25,7 @@ const MAX_RECV_ERRORS: usize = 16;
 
 const BUSY: Refusal = Refusal::new(ErrorCode::NotDefined, "server busy, try again later");
 const RATE_LIMITED: Refusal = Refusal::new(ErrorCode::NotDefined, "too many requests");
+const REMAP_REFUSED: Refusal = Refusal::new(ErrorCode::AccessViolation, "access denied");
 const READ_ONLY: Refusal = Refusal::new(ErrorCode::AccessViolation, "this server is read-only");
 
 /// The direction and file name of a request that [`accept`] refused, for the log.
@@ -32,6 +34,29 @@ fn named(datagram: &[u8]) -> Option<(Direction, &[u8])> {
         Ok(Packet::Rrq(r)) => Some((Direction::Read, r.filename)),
         Ok(Packet::Wrq(r)) => Some((Direction::Write, r.filename)),
         _ => None,
+    }
+}
+
+/// The remap rules' answer for `name` from `client`: the name to serve instead (`None`: the
+/// same), or ERROR 2 when a rule refuses it (as tftpd-hpa). A name that is not UTF-8 is
+/// left alone: the path check refuses it anyway.
+fn remap(
+    rules: &RemapRules,
+    direction: Direction,
+    name: &[u8],
+    client: IpAddr,
+) -> Result<Option<Vec<u8>>, Refusal> {
+    let Ok(text) = std::str::from_utf8(name) else {
+        return Ok(None);
+    };
+    let kind = match direction {
+        Direction::Read => RequestKind::Read,
+        Direction::Write => RequestKind::Write,
+    };
+    match rules.apply(text, kind, client) {
+        Remapped::Name(new) if new == text => Ok(None),
+        Remapped::Name(new) => Ok(Some(new.into_bytes())),
+        Remapped::Refused => Err(REMAP_REFUSED),
     }
 }
 
@@ -73,7 +98,12 @@ impl Server {
         if is_request(datagram) && self.repeat(datagram, from, now) {
             return;
         }
-        let intake = accept(datagram);
+        let intake = match &self.settings.remap {
+            None => accept(datagram),
+            Some(rules) => accept_renamed(datagram, |direction, name| {
+                remap(rules, direction, name, from.ip())
+            }),
+        };
         if matches!(intake, Intake::Ignore) {
             return;
         }
@@ -170,12 +200,17 @@ impl Server {
             .registry()
             .register(&mut socket, Token(key), Interest::READABLE)
             .map_err(no_socket)?;
-        let record = Record::new(
+        let mut record = Record::new(
             from,
             incoming.direction,
             incoming.raw_filename,
             incoming.mode,
         );
+        if self.settings.remap.is_some()
+            && incoming.path.as_str().as_bytes() != incoming.raw_filename
+        {
+            record.renamed = Some(incoming.path.as_str().to_owned());
+        }
         entry.insert(Served {
             transfer: Transfer::new(session, socket, file),
             record,

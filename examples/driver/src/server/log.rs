@@ -22,6 +22,8 @@ pub struct Record {
     pub direction: Direction,
     /// The requested name, escaped.
     pub name: String,
+    /// The path served instead, when the remap rules rewrote the name.
+    pub renamed: Option<String>,
     /// The mode.
     pub mode: Mode,
     /// When the request arrived.
@@ -35,6 +37,7 @@ impl Record {
             peer,
             direction,
             name: escape(raw_name),
+            renamed: None,
             mode,
             started: std::time::Instant::now(),
         }
@@ -46,13 +49,15 @@ impl Record {
 pub fn transfer(record: &Record, options: TransferOptions, moved: u64, ended: &Ended) {
     let elapsed = record.started.elapsed();
     let mut line = format!(
-        "{} {} \"{}\" {} {}",
+        "{} {} \"{}\" ",
         display_addr(record.peer),
         direction(record.direction),
         record.name,
-        record.mode.name(),
-        options_text(options),
     );
+    if let Some(path) = &record.renamed {
+        let _ = write!(line, "as \"{}\" ", escape(path.as_bytes()));
+    }
+    let _ = write!(line, "{} {}", record.mode.name(), options_text(options));
     let (bytes, retransmits, outcome) = match ended {
         Ended::Done(s) if s.completion == Completion::SizeProbe => {
             (0, Some(s.retransmits), "size probe".to_string())

@@ -5,6 +5,7 @@
 //! - [`listen`]: the listening socket;
 //! - [`ports`]: the ports transfer sockets may take (`--port-range`);
 //! - [`ratelimit`]: requests per second per source address;
+//! - [`remap`]: tftpd-hpa's filename remap rules (`--map-file`);
 //! - [`privilege`]: giving up root once the port is bound (`--user`);
 //! - [`log`]: one line per transfer;
 //! - [`args`] and [`cli`]: the command line and the program's `main`.
@@ -18,5 +19,6 @@ pub mod log;
 pub mod ports;
 pub mod privilege;
 pub mod ratelimit;
+pub mod remap;
 
 pub use event_loop::{Server, Settings};
