@@ -425,7 +425,8 @@ pub fn start_our_server_on(
 
 /// Starts our example server `name` (`tftpd`, `ipxe_script`) with `args`, `--bind bind` and a
 /// free `--port`, and waits until it answers a probe for a missing file with ERROR 1; the
-/// address returned is 127.0.0.1 on that port. Its stderr goes to the guard's log.
+/// address returned (and probed) is `bind` when it is one IPv4 loopback address
+/// (127.0.0.9, say), else 127.0.0.1, on that port. Its stderr goes to the guard's log.
 pub fn start_our_example(name: &str, bind: &str, args: &[&OsStr]) -> (ChildGuard, SocketAddr) {
     static LOGS: AtomicU64 = AtomicU64::new(0);
     let log = std::env::temp_dir().join(format!(
@@ -435,7 +436,11 @@ pub fn start_our_example(name: &str, bind: &str, args: &[&OsStr]) -> (ChildGuard
     ));
     for _attempt in 0..5 {
         let port = free_udp_port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let ip = match bind.parse::<std::net::Ipv4Addr>() {
+            Ok(ip) if ip.is_loopback() => ip,
+            _ => std::net::Ipv4Addr::LOCALHOST,
+        };
+        let addr = SocketAddr::from((ip, port));
         let child = Command::new(our_bin(name))
             .args(args)
             .args(["--bind", bind, "--port", &port.to_string()])

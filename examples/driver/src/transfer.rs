@@ -1,5 +1,6 @@
-//! One transfer: a [`Session`] with its own UDP socket (its transfer ID) and its file, and
-//! [`Transfer::step`], which mirrors the crate docs' driver loop line for line:
+//! One transfer: a [`Session`] with its own UDP socket (its transfer ID) or none (a server in
+//! single-port mode answers from its listening socket), its file, and [`Transfer::step`],
+//! which mirrors the crate docs' driver loop line for line:
 //!
 //! 1. feed the datagram to [`Session::handle_datagram`] and write the bytes it returns (or
 //!    call [`Session::handle_timeout`]);
@@ -56,17 +57,20 @@ pub enum Ended {
 pub struct Transfer {
     /// The protocol state.
     pub session: Session,
-    /// This transfer's own socket.
-    pub socket: UdpSocket,
+    /// This transfer's own socket, or `None` when it shares one: its datagrams then come
+    /// from the caller, and go out through the socket the caller passes to each step.
+    pub socket: Option<UdpSocket>,
     /// The file read or written.
     pub file: FileEnd,
     moved: u64,
 }
 
 impl Transfer {
-    /// Ties a session to its socket and file.
-    pub fn new(session: Session, socket: UdpSocket, file: FileEnd) -> Transfer {
-        Inbox::enable_coalescing(&socket);
+    /// Ties a session to its socket (`None`: a shared one) and file.
+    pub fn new(session: Session, socket: Option<UdpSocket>, file: FileEnd) -> Transfer {
+        if let Some(socket) = &socket {
+            Inbox::enable_coalescing(socket);
+        }
         Transfer {
             session,
             socket,
@@ -90,9 +94,16 @@ impl Transfer {
         self.session.is_closed()
     }
 
-    /// One turn of the driver loop (see the module docs); `out` sends the datagrams.
-    /// Returns how the transfer ended, the one time it does.
-    pub fn step(&mut self, now: Instant, input: Input<'_>, out: &mut Outbox) -> Option<Ended> {
+    /// One turn of the driver loop (see the module docs); `out` sends the datagrams, from the
+    /// transfer's own socket or else from `shared`. Returns how the transfer ended, the one
+    /// time it does.
+    pub fn step(
+        &mut self,
+        now: Instant,
+        input: Input<'_>,
+        out: &mut Outbox,
+        shared: Option<&UdpSocket>,
+    ) -> Option<Ended> {
         // 1. input: a datagram (and the file bytes it brings) or a timeout.
         match input {
             Input::Drain => {}
@@ -136,7 +147,12 @@ impl Transfer {
                     }
                 }
             }
-            let sent = out.flush_session(&mut self.session, now, &self.socket);
+            let sent = match self.socket.as_ref().or(shared) {
+                Some(socket) => out.flush_session(&mut self.session, now, socket),
+                // Nothing to send from: the datagrams are lost, as on a network, and the
+                // session's timer recovers or gives up.
+                None => drain_unsent(&mut self.session, now, out),
+            };
             if !read && sent == 0 {
                 return ended;
             }
@@ -164,7 +180,8 @@ impl Transfer {
         }
     }
 
-    /// Reads every waiting datagram from the socket and steps the session with each.
+    /// Reads every waiting datagram from the transfer's own socket (none without one) and
+    /// steps the session with each.
     pub fn on_readable(
         &mut self,
         clock: &Clock,
@@ -174,7 +191,10 @@ impl Transfer {
         let mut ended = None;
         let mut errors = 0;
         loop {
-            match inbox.recv(&self.socket) {
+            let Some(socket) = &self.socket else {
+                return None;
+            };
+            match inbox.recv(socket) {
                 Ok(got) => {
                     let bytes = &inbox.bytes()[..got.len];
                     // A coalesced batch is split back into the datagrams that were sent; an
@@ -186,7 +206,7 @@ impl Transfer {
                             from: got.from,
                             bytes: datagram,
                         };
-                        if let Some(e) = self.step(clock.now(), input, out) {
+                        if let Some(e) = self.step(clock.now(), input, out, None) {
                             ended = Some(e);
                         }
                     }
@@ -201,15 +221,27 @@ impl Transfer {
         ended
     }
 
-    /// Ends the transfer from this side with ERROR `code` (Ctrl-C, a server stopping).
+    /// Ends the transfer from this side with ERROR `code` (Ctrl-C, a server stopping); the
+    /// ERROR goes out as [`Transfer::step`] sends.
     pub fn abort(
         &mut self,
         now: Instant,
         code: ErrorCode,
         message: &str,
         out: &mut Outbox,
+        shared: Option<&UdpSocket>,
     ) -> Option<Ended> {
         self.session.abort(code, message);
-        self.step(now, Input::Drain, out)
+        self.step(now, Input::Drain, out, shared)
     }
+}
+
+/// Takes (and drops) what the session has to send, for a transfer given no socket to send
+/// from; returns the count, as [`Outbox::flush_session`] does.
+fn drain_unsent(session: &mut Session, now: Instant, out: &mut Outbox) -> usize {
+    let mut taken = 0;
+    while session.poll_transmit(now, out.scratch()).is_some() {
+        taken += 1;
+    }
+    taken
 }

@@ -107,7 +107,7 @@ pub fn run(args: &Args, server: SocketAddr) -> Result<Done, Failure> {
         Verb::Put => Session::client_put(clock.now(), server, &request, &config),
     }
     .map_err(|e| Failure::Setup(format!("bad request: {e}")))?;
-    let mut transfer = Transfer::new(session, socket, file);
+    let mut transfer = Transfer::new(session, Some(socket), file);
     let label = match args.verb {
         Verb::Get => format!("get {}", args.remote),
         Verb::Put => format!("put {}", args.remote),
@@ -172,7 +172,7 @@ fn drive(
     let mut events = Events::with_capacity(16);
     let mut deadlines = Deadlines::new();
     let mut alarm = Alarm::new(poll.registry(), ALARM);
-    let mut outcome = transfer.step(clock.now(), Input::Drain, &mut out);
+    let mut outcome = transfer.step(clock.now(), Input::Drain, &mut out, None);
     // Once the outcome is known, the session only dallies (answers a repeated final DATA); a
     // command-line client keeps that up for CLIENT_DALLY at most, whatever timeout was
     // negotiated, and a Ctrl-C then ends it quietly: the transfer is already complete.
@@ -194,12 +194,24 @@ fn drive(
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                transfer.abort(clock.now(), ErrorCode::NotDefined, "client error", &mut out);
+                transfer.abort(
+                    clock.now(),
+                    ErrorCode::NotDefined,
+                    "client error",
+                    &mut out,
+                    None,
+                );
                 return Err(Failure::Setup(format!("poll failed: {e}")));
             }
         }
         if shutdown.requested() && outcome.is_none() {
-            transfer.abort(clock.now(), ErrorCode::NotDefined, "interrupted", &mut out);
+            transfer.abort(
+                clock.now(),
+                ErrorCode::NotDefined,
+                "interrupted",
+                &mut out,
+                None,
+            );
             return Err(Failure::Interrupted);
         }
         if events.iter().any(|e| e.token() == ALARM) {
@@ -211,7 +223,7 @@ fn drive(
         }
         let now = clock.now();
         while deadlines.pop_expired(now).is_some() {
-            let ended = transfer.step(now, Input::Timeout, &mut out);
+            let ended = transfer.step(now, Input::Timeout, &mut out, None);
             outcome = outcome.or(ended);
         }
         if outcome.is_some() {

@@ -88,7 +88,7 @@ pub struct Args {
 
     /// Answer every transfer from the listening port, sessions told apart by the client's
     /// address and port (as dnsmasq's --tftp-single-port): for NAT, firewalls and containers
-    /// that forward only the one port. --port-range is then not used.
-    #[arg(long)]
+    /// that forward only the one port. Not with --port-range.
+    #[arg(long, conflicts_with = "port_range")]
     pub single_port: bool,
 }

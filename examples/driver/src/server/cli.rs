@@ -56,8 +56,13 @@ pub fn run(args: Args) -> Result<(), String> {
         (false, true) => "uploads may replace files",
         (true, true) => "uploads may create and replace files",
     };
+    let ports = if args.single_port {
+        ", every transfer on this port"
+    } else {
+        ""
+    };
     eprintln!(
-        "tftpd: serving {} on {bound} ({mode})",
+        "tftpd: serving {} on {bound} ({mode}{ports})",
         root.path().display()
     );
     if let Some(name) = &args.user {

@@ -196,7 +196,10 @@ impl Server {
             let Some(served) = self.transfers.get_mut(key) else {
                 continue;
             };
-            let ended = served.transfer.step(now, Input::Timeout, &mut self.out);
+            let ended =
+                served
+                    .transfer
+                    .step(now, Input::Timeout, &mut self.out, Some(&self.listener));
             self.after_step(key, ended);
         }
     }
@@ -220,12 +223,14 @@ impl Server {
     }
 
     /// Drops a transfer: its socket closes, an unfinished upload's temporary file goes.
-    fn remove(&mut self, key: usize) {
+    pub(crate) fn remove(&mut self, key: usize) {
         let Some(mut served) = self.transfers.try_remove(key) else {
             return;
         };
-        // Closing the socket deregisters it anyway.
-        let _ = self.poll.registry().deregister(&mut served.transfer.socket);
+        if let Some(socket) = &mut served.transfer.socket {
+            // Closing the socket deregisters it anyway.
+            let _ = self.poll.registry().deregister(socket);
+        }
         if self.by_peer.get(&served.record.peer) == Some(&key) {
             self.by_peer.remove(&served.record.peer);
         }
@@ -244,6 +249,7 @@ impl Server {
                         ErrorCode::NotDefined,
                         "server shutting down",
                         &mut self.out,
+                        Some(&self.listener),
                     );
                     if let Some(ended) = ended {
                         let t = &served.transfer;

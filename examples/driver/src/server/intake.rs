@@ -12,6 +12,7 @@ use tftp_proto::{ErrorCode, Instant, Packet, Refusal, Session};
 use super::event_loop::{Served, Server};
 use super::log::{self, Record};
 use super::remap::{RemapRules, Remapped, RequestKind};
+use super::single_port::is_request;
 use crate::backend::FileRequest;
 use crate::file_end::FileEnd;
 use crate::transfer::{Input, Transfer};
@@ -60,11 +61,6 @@ fn remap(
     }
 }
 
-/// True for an RRQ or a WRQ (by opcode only).
-fn is_request(datagram: &[u8]) -> bool {
-    matches!(datagram, [0, 1 | 2, ..])
-}
-
 impl Server {
     /// Reads up to [`REQUESTS_PER_TURN`] waiting datagrams on the listening socket; when more
     /// may wait, [`Server::listener_backlog`] asks the loop for another turn at once.
@@ -95,7 +91,11 @@ impl Server {
 
     fn on_request(&mut self, datagram: &[u8], from: SocketAddr) {
         let now = self.clock.now();
-        if is_request(datagram) && self.repeat(datagram, from, now) {
+        if self.settings.single_port {
+            if self.route_single_port(datagram, from, now) {
+                return;
+            }
+        } else if is_request(datagram) && self.repeat(datagram, from, now) {
             return;
         }
         let intake = match &self.settings.remap {
@@ -140,7 +140,7 @@ impl Server {
             from,
             bytes: datagram,
         };
-        let ended = served.transfer.step(now, input, &mut self.out);
+        let ended = served.transfer.step(now, input, &mut self.out, None);
         self.after_step(key, ended);
         true
     }
@@ -192,14 +192,19 @@ impl Server {
                 (session, FileEnd::Sink(sink))
             }
         };
-        let no_socket = |_| Refusal::new(ErrorCode::NotDefined, "server out of sockets");
-        let mut socket = self.ports.bind(self.local_ip).map_err(no_socket)?;
         let entry = self.transfers.vacant_entry();
         let key = entry.key();
-        self.poll
-            .registry()
-            .register(&mut socket, Token(key), Interest::READABLE)
-            .map_err(no_socket)?;
+        let socket = if self.settings.single_port {
+            None
+        } else {
+            let no_socket = |_| Refusal::new(ErrorCode::NotDefined, "server out of sockets");
+            let mut socket = self.ports.bind(self.local_ip).map_err(no_socket)?;
+            self.poll
+                .registry()
+                .register(&mut socket, Token(key), Interest::READABLE)
+                .map_err(no_socket)?;
+            Some(socket)
+        };
         let mut record = Record::new(
             from,
             incoming.direction,
@@ -219,7 +224,9 @@ impl Server {
         });
         self.by_peer.insert(from, key);
         let served = &mut self.transfers[key];
-        let ended = served.transfer.step(now, Input::Drain, &mut self.out);
+        let ended = served
+            .transfer
+            .step(now, Input::Drain, &mut self.out, Some(&self.listener));
         self.after_step(key, ended);
         Ok(())
     }
@@ -230,7 +237,7 @@ impl Server {
     }
 
     /// Sends `refusal` as an ERROR from the listening socket.
-    fn send_error(&mut self, to: SocketAddr, refusal: &Refusal) {
+    pub(crate) fn send_error(&mut self, to: SocketAddr, refusal: &Refusal) {
         let buf = self.out.scratch();
         let len = refusal.encode(buf);
         if len > 0 {

@@ -6,6 +6,7 @@
 //! - [`ports`]: the ports transfer sockets may take (`--port-range`);
 //! - [`ratelimit`]: requests per second per source address;
 //! - [`remap`]: tftpd-hpa's filename remap rules (`--map-file`);
+//! - [`single_port`]: every transfer on the listening port (`--single-port`);
 //! - [`privilege`]: giving up root once the port is bound (`--user`);
 //! - [`log`]: one line per transfer;
 //! - [`args`] and [`cli`]: the command line and the program's `main`.
@@ -20,5 +21,6 @@ pub mod ports;
 pub mod privilege;
 pub mod ratelimit;
 pub mod remap;
+pub mod single_port;
 
 pub use event_loop::{Server, Settings};
