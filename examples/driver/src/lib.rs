@@ -22,7 +22,7 @@
 //! - [`inbox`]: receiving a transfer's datagrams, a window per system call where the OS allows;
 //! - [`net`]: UDP sockets (dual-stack IPv6) for mio;
 //! - [`outbox`]: sending a session's datagrams, a window per system call where the OS allows;
-//! - [`shutdown`]: Ctrl-C and SIGTERM as a mio wake-up;
+//! - [`signals`]: SIGINT, SIGTERM and SIGHUP as events of the mio loop;
 //! - [`server`]: the `tftpd` server (event loop, request intake, limits, log, command line);
 //! - [`client`]: the `tftp` client (one transfer, progress, report, command line).
 //!
@@ -45,7 +45,7 @@ pub mod net;
 pub mod outbox;
 pub mod read_ahead;
 pub mod server;
-pub mod shutdown;
+pub mod signals;
 pub mod transfer;
 pub mod upload;
 pub mod write_behind;

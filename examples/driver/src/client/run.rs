@@ -22,12 +22,12 @@ use crate::file_end::FileEnd;
 use crate::inbox::Inbox;
 use crate::net::{any_for, bind_udp};
 use crate::outbox::Outbox;
-use crate::shutdown::Shutdown;
+use crate::signals::Signals;
 use crate::transfer::{Ended, Input, Transfer};
 use crate::upload::Upload;
 
 const SOCKET: Token = Token(0);
-const WAKER: Token = Token(1);
+const SIGNALS: Token = Token(1);
 const ALARM: Token = Token(2);
 /// How long a download keeps answering a repeated final DATA after it is complete
 /// (R-XFR-8); short, as the person at the terminal waits for it.
@@ -97,8 +97,8 @@ pub fn run(args: &Args, server: SocketAddr) -> Result<Done, Failure> {
     poll.registry()
         .register(&mut socket, SOCKET, Interest::READABLE)
         .map_err(|e| setup("cannot poll the socket", e))?;
-    let shutdown =
-        Shutdown::install(poll.registry(), WAKER).map_err(|e| setup("cannot catch Ctrl-C", e))?;
+    let mut signals =
+        Signals::install(poll.registry(), SIGNALS).map_err(|e| setup("cannot catch Ctrl-C", e))?;
 
     let clock = Clock::new();
     let started = std::time::Instant::now();
@@ -113,7 +113,14 @@ pub fn run(args: &Args, server: SocketAddr) -> Result<Done, Failure> {
         Verb::Put => format!("put {}", args.remote),
     };
     let mut progress = Progress::new(&label);
-    let outcome = drive(&mut transfer, poll, &clock, &shutdown, &mut progress, size);
+    let outcome = drive(
+        &mut transfer,
+        poll,
+        &clock,
+        &mut signals,
+        &mut progress,
+        size,
+    );
     progress.clear();
     match outcome? {
         Ended::Done(summary) => Ok(Done {
@@ -163,7 +170,7 @@ fn drive(
     transfer: &mut Transfer,
     mut poll: Poll,
     clock: &Clock,
-    shutdown: &Shutdown,
+    signals: &mut Signals,
     progress: &mut Progress,
     size: Option<u64>,
 ) -> Result<Ended, Failure> {
@@ -180,7 +187,7 @@ fn drive(
     while !transfer.is_closed() {
         if outcome.is_some() {
             let until = *dally_until.get_or_insert_with(|| clock.now() + CLIENT_DALLY);
-            if shutdown.requested() || clock.now() >= until {
+            if signals.interrupted() || clock.now() >= until {
                 break;
             }
         }
@@ -204,7 +211,10 @@ fn drive(
                 return Err(Failure::Setup(format!("poll failed: {e}")));
             }
         }
-        if shutdown.requested() && outcome.is_none() {
+        if events.iter().any(|e| e.token() == SIGNALS) {
+            signals.on_ready();
+        }
+        if signals.interrupted() && outcome.is_none() {
             transfer.abort(
                 clock.now(),
                 ErrorCode::NotDefined,

@@ -91,4 +91,10 @@ pub struct Args {
     /// that forward only the one port. Not with --port-range.
     #[arg(long, conflicts_with = "port_range")]
     pub single_port: bool,
+
+    /// After SIGTERM, how long running transfers may take to finish (new requests are
+    /// refused meanwhile); then they are stopped with ERROR 0. SIGINT (Ctrl-C) or a second
+    /// SIGTERM stops at once. 0: stop at once on SIGTERM too.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub grace: u64,
 }

@@ -13,6 +13,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use tftp_proto::{Config, ServerPolicy};
@@ -80,6 +81,8 @@ pub fn run(args: Args) -> Result<(), String> {
         ports: args.port_range,
         remap,
         single_port: args.single_port,
+        remap_file: args.map_file.clone(),
+        grace: Duration::from_secs(args.grace),
     };
     let limiter = RateLimiter::new(args.rate_limit);
     let mut server =

@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
-use tftp_proto::{Config, ErrorCode, ServerPolicy};
+use tftp_proto::{Config, Instant, ServerPolicy};
 
 use super::log::{self, Record};
 use super::ports::{PortRange, TransferPorts};
@@ -23,13 +25,13 @@ use crate::deadlines::Deadlines;
 use crate::inbox::Inbox;
 use crate::net::MAX_DATAGRAM;
 use crate::outbox::Outbox;
-use crate::shutdown::Shutdown;
+use crate::signals::Signals;
 use crate::transfer::{Ended, Input, Transfer};
 
 /// The listening socket's token; transfers use their slab key.
 pub const LISTENER: Token = Token(usize::MAX);
-/// The token of the stop-signal waker.
-pub const WAKER: Token = Token(usize::MAX - 1);
+/// The token of the process's signals (stop, graceful stop, reload).
+pub const SIGNALS: Token = Token(usize::MAX - 1);
 /// The token of the deadline alarm.
 pub const ALARM: Token = Token(usize::MAX - 2);
 
@@ -52,6 +54,10 @@ pub struct Settings {
     pub remap: Option<RemapRules>,
     /// Every transfer answered from the listening socket (`--single-port`).
     pub single_port: bool,
+    /// The remap file, read again on SIGHUP.
+    pub remap_file: Option<PathBuf>,
+    /// How long running transfers may take to finish after SIGTERM (`--grace`).
+    pub grace: Duration,
 }
 
 impl Settings {
@@ -67,6 +73,8 @@ impl Settings {
             ports: None,
             remap: None,
             single_port: false,
+            remap_file: None,
+            grace: Duration::from_secs(10),
         }
     }
 }
@@ -97,7 +105,9 @@ pub struct Server {
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
     pub(crate) limiter: RateLimiter,
-    shutdown: Shutdown,
+    pub(crate) signals: Signals,
+    /// After SIGTERM: when the transfers still running are aborted.
+    pub(crate) drain_until: Option<Instant>,
     pub(crate) rx: Vec<u8>,
     inbox: Inbox,
     pub(crate) out: Outbox,
@@ -116,7 +126,7 @@ impl Server {
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let shutdown = Shutdown::install(poll.registry(), WAKER)?;
+        let signals = Signals::install(poll.registry(), SIGNALS)?;
         let alarm = Alarm::new(poll.registry(), ALARM);
         let local_ip = listener.local_addr()?.ip();
         let gso = settings.gso;
@@ -132,7 +142,8 @@ impl Server {
             clock: Clock::new(),
             settings,
             limiter,
-            shutdown,
+            signals,
+            drain_until: None,
             rx: vec![0; MAX_DATAGRAM],
             inbox: Inbox::new(),
             out: if gso { Outbox::new() } else { Outbox::plain() },
@@ -140,15 +151,19 @@ impl Server {
         })
     }
 
-    /// Serves until a stop signal, then aborts the running transfers and returns.
+    /// Serves until a stop signal (see [`crate::signals`]): at once after SIGINT, once the
+    /// running transfers are done (or the grace period is over) after SIGTERM.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
         loop {
-            if self.shutdown.requested() {
-                self.stop();
+            if self.on_signals() {
                 return Ok(());
             }
-            let timeout = self.alarm.timeout(&self.clock, self.deadlines.earliest());
+            let next = match (self.deadlines.earliest(), self.drain_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let timeout = self.alarm.timeout(&self.clock, next);
             let timeout = if self.listener_backlog {
                 Some(std::time::Duration::ZERO)
             } else {
@@ -164,7 +179,9 @@ impl Server {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => listener_ready = true,
-                    WAKER => {}
+                    SIGNALS => {
+                        self.signals.on_ready();
+                    }
                     ALARM => self.alarm.fired(),
                     Token(key) => self.on_transfer(key),
                 }
@@ -235,30 +252,5 @@ impl Server {
             self.by_peer.remove(&served.record.peer);
         }
         self.deadlines.disarm(Token(key));
-    }
-
-    /// Ctrl-C or SIGTERM: every running transfer gets ERROR 0 and is dropped.
-    fn stop(&mut self) {
-        let keys: Vec<usize> = self.transfers.iter().map(|(k, _)| k).collect();
-        for key in keys {
-            if let Some(served) = self.transfers.get_mut(key) {
-                if !served.ended {
-                    let now = self.clock.now();
-                    let ended = served.transfer.abort(
-                        now,
-                        ErrorCode::NotDefined,
-                        "server shutting down",
-                        &mut self.out,
-                        Some(&self.listener),
-                    );
-                    if let Some(ended) = ended {
-                        let t = &served.transfer;
-                        log::transfer(&served.record, t.session.options(), t.moved(), &ended);
-                    }
-                }
-            }
-            self.remove(key);
-        }
-        eprintln!("tftpd: stopped");
     }
 }

@@ -24,6 +24,7 @@ const REQUESTS_PER_TURN: usize = 32;
 /// Consecutive receive errors tolerated in one readiness event.
 const MAX_RECV_ERRORS: usize = 16;
 
+const SHUTTING_DOWN: Refusal = Refusal::new(ErrorCode::NotDefined, "server shutting down");
 const BUSY: Refusal = Refusal::new(ErrorCode::NotDefined, "server busy, try again later");
 const RATE_LIMITED: Refusal = Refusal::new(ErrorCode::NotDefined, "too many requests");
 const REMAP_REFUSED: Refusal = Refusal::new(ErrorCode::AccessViolation, "access denied");
@@ -153,6 +154,9 @@ impl Server {
         datagram: &[u8],
         incoming: &Incoming<'_>,
     ) -> Result<(), Refusal> {
+        if self.draining() {
+            return Err(SHUTTING_DOWN);
+        }
         if self.transfers.len() >= self.settings.max_sessions {
             return Err(BUSY);
         }

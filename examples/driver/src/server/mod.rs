@@ -2,6 +2,7 @@
 //!
 //! - [`event_loop`]: the loop, the listening socket, one socket per transfer;
 //! - [`intake`]: datagrams on the listening port (repeats, limits, new sessions);
+//! - [`lifecycle`]: SIGHUP (reload), SIGTERM (graceful stop), SIGINT (stop at once);
 //! - [`listen`]: the listening socket;
 //! - [`ports`]: the ports transfer sockets may take (`--port-range`);
 //! - [`ratelimit`]: requests per second per source address;
@@ -15,6 +16,7 @@ pub mod args;
 pub mod cli;
 pub mod event_loop;
 pub mod intake;
+pub mod lifecycle;
 pub mod listen;
 pub mod log;
 pub mod ports;
