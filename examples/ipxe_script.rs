@@ -131,7 +131,7 @@ mod generated {
             default_name: args.default_name,
             http_base: args.http_base,
         };
-        let listener = listen(SocketAddr::new(args.bind, args.port))?;
+        let listener = listen(SocketAddr::new(args.bind, args.port), false)?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         eprintln!("ipxe_script: serving generated {SCRIPT} on {bound}");
         let settings = Settings::new(Arc::new(scripts));

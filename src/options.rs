@@ -323,6 +323,9 @@ pub struct ServerPolicy {
     pub blksize: OptionHandling,
     /// Treatment of `timeout`.
     pub timeout: OptionHandling,
+    /// Largest `timeout` granted, in seconds; a larger one is left out of the OACK (RFC 2349
+    /// lets a server grant the value asked for or nothing, R-OPT-6).
+    pub max_timeout: u8,
     /// Treatment of `tsize`.
     pub tsize: OptionHandling,
     /// Treatment of `windowsize`.
@@ -339,6 +342,7 @@ impl Default for ServerPolicy {
             max_windowsize: 64,
             blksize: OptionHandling::Accept,
             timeout: OptionHandling::Accept,
+            max_timeout: 255,
             tsize: OptionHandling::Accept,
             windowsize: OptionHandling::Accept,
             max_file_size: None,
@@ -424,7 +428,7 @@ pub(crate) fn negotiate(
                 options.windowsize = v.min(u64::from(policy.max_windowsize.max(1))) as u16;
                 windowsize_asked = true;
             }
-            KnownOption::Timeout if (1..=255).contains(&v) => {
+            KnownOption::Timeout if (1..=u64::from(policy.max_timeout)).contains(&v) => {
                 options.timeout = Some(v as u8);
                 oack.push(known, v);
             }
@@ -589,6 +593,16 @@ mod tests {
         let (o, oack) = answer(b"timeout\x00255\x00", &ServerPolicy::default(), false);
         assert_eq!(o.timeout, Some(255));
         assert_eq!(oack, b"timeout\x00255\x00");
+        // R-OPT-6 under a cap: within it as asked, above it left out, never lowered.
+        let capped = ServerPolicy {
+            max_timeout: 10,
+            ..ServerPolicy::default()
+        };
+        let (o, oack) = answer(b"timeout\x0010\x00", &capped, false);
+        assert_eq!((o.timeout, oack), (Some(10), &b"timeout\x0010\x00"[..]));
+        let (o, oack) = answer(b"timeout\x0011\x00blksize\x001024\x00", &capped, false);
+        assert_eq!(o.timeout, None);
+        assert_eq!(oack, b"blksize\x001024\x00");
     }
 
     // R-OPT-7

@@ -26,6 +26,9 @@ pub struct WriteRules {
     pub create: bool,
     /// A WRQ may replace a file that exists.
     pub overwrite: bool,
+    /// Permissions of a new file (`--umask`: 0666 less the mask); `None`: 0644 less the
+    /// process umask. A replaced file keeps its own.
+    pub new_file_mode: Option<u32>,
 }
 
 /// A file opened for a read request.
@@ -117,7 +120,8 @@ impl Root {
             Err(Errno::NOENT) => {}
             Err(e) => return Err(refusal(&e.into())),
         }
-        Upload::create(dir, OsStr::new(name), rules.overwrite).map_err(|e| refusal(&e))
+        Upload::create(dir, OsStr::new(name), rules.overwrite, rules.new_file_mode)
+            .map_err(|e| refusal(&e))
     }
 }
 

@@ -46,8 +46,15 @@ pub struct Upload {
 impl Upload {
     /// Starts an upload of `name` (one path component) into the folder `dir`. With
     /// `replace`, the commit replaces an existing file; without, it fails with `EEXIST` if
-    /// one appeared meanwhile. The temporary file takes an existing target's permissions.
-    pub fn create(dir: OwnedFd, name: &OsStr, replace: bool) -> io::Result<Upload> {
+    /// one appeared meanwhile. The temporary file takes an existing target's permissions; a
+    /// new file gets `new_mode` when given (exactly, whatever the process umask), else 0644
+    /// less the process umask.
+    pub fn create(
+        dir: OwnedFd,
+        name: &OsStr,
+        replace: bool,
+        new_mode: Option<u32>,
+    ) -> io::Result<Upload> {
         let existing_mode = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
             .ok()
             .filter(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
@@ -66,7 +73,8 @@ impl Upload {
             let temp = temp_name(name);
             match rustix::fs::openat(&dir, &temp, flags, default_mode) {
                 Ok(fd) => {
-                    if let Some(mode) = existing_mode {
+                    let wanted = existing_mode.or(new_mode.map(Mode::from_raw_mode));
+                    if let Some(mode) = wanted {
                         // Best effort: a failure leaves the default permissions.
                         let _ = rustix::fs::fchmod(&fd, mode);
                     }
@@ -108,7 +116,7 @@ impl Upload {
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Upload::create(dir, name, true)
+        Upload::create(dir, name, true, None)
     }
 
     /// The temporary file's name, in the target's folder.

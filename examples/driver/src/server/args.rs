@@ -29,22 +29,22 @@ pub struct Args {
     pub allow_write: bool,
 
     /// Let uploads create new files (else ERROR 2).
-    #[arg(long)]
+    #[arg(long, short = 'c')]
     pub allow_create: bool,
 
     /// Local ports for transfer sockets, LOW:HIGH (for a firewall that opens only those); a
     /// request finding all of them taken gets ERROR 0. Default: any free port.
-    #[arg(long, value_name = "LOW:HIGH")]
+    #[arg(long, short = 'R', value_name = "LOW:HIGH")]
     pub port_range: Option<PortRange>,
 
     /// After binding the port and opening the root, run as this user (its uid and groups),
     /// like tftpd-hpa's -u; needs root. Files are then read and written with its
     /// permissions: what it may not read is refused (ERROR 2), uploads belong to it.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, short = 'u', value_name = "NAME")]
     pub user: Option<String>,
 
     /// Largest block size granted (8..=65464).
-    #[arg(long, value_name = "N", default_value_t = 65464,
+    #[arg(long, short = 'B', visible_alias = "blocksize", value_name = "N", default_value_t = 65464,
           value_parser = clap::value_parser!(u16).range(8..=65464))]
     pub max_blksize: u16,
 
@@ -83,7 +83,7 @@ pub struct Args {
     /// --map-file (-m): operations r g i e s a G P 4 6 ~, and \0 to \9, \i, \x, \U, \L, \E in
     /// replacements. A bad rule stops the server at start, naming its line; the rewritten
     /// name is checked and confined to the root like a client's. SIGHUP reads FILE again.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short = 'm', value_name = "FILE")]
     pub map_file: Option<PathBuf>,
 
     /// Answer every transfer from the listening port, sessions told apart by the client's
@@ -97,4 +97,58 @@ pub struct Args {
     /// SIGTERM stops at once. 0: stop at once on SIGTERM too.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub grace: u64,
+
+    /// Never grant this option (blksize, tsize, timeout or windowsize; repeat for more): it
+    /// is left out of the OACK, as tftpd-hpa's -r. Clients then use the RFC 1350 default.
+    #[arg(long, short = 'r', value_name = "OPTION")]
+    pub refuse: Vec<RefusedOption>,
+
+    /// Permissions of new uploaded files: 0666 without the bits of this octal umask (as
+    /// tftpd-hpa's -U). Without it, new files get 0644 (less what the process umask takes).
+    /// Replaced files keep their permissions.
+    #[arg(long, short = 'U', value_name = "UMASK", value_parser = parse_umask)]
+    pub umask: Option<u32>,
+
+    /// Shortest retransmission interval in microseconds for clients that negotiate no
+    /// `timeout` (tftpd-hpa's -T: the first retransmission waits this long, then backs off);
+    /// a measured round trip can lengthen it, never shorten it.
+    #[arg(long, short = 'T', value_name = "USEC",
+          value_parser = clap::value_parser!(u64).range(1000..=255_000_000))]
+    pub retransmit: Option<u64>,
+
+    /// Largest `timeout` option granted, in seconds (1..=255); a client asking for more gets
+    /// the option left out (RFC 2349 allows no other value) and the adaptive interval.
+    #[arg(long, value_name = "SECONDS", default_value_t = 255,
+          value_parser = clap::value_parser!(u8).range(1..))]
+    pub max_timeout: u8,
+
+    /// IPv4 only (the default listens on 0.0.0.0), as tftpd-hpa's -4.
+    #[arg(long, short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 only: listen on `::` (or the IPv6 --bind) without taking IPv4, as tftpd-hpa's -6.
+    /// (`--bind ::` without it serves both.)
+    #[arg(long, short = '6')]
+    pub ipv6: bool,
+}
+
+/// An option `--refuse` can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RefusedOption {
+    /// RFC 2348 block size.
+    Blksize,
+    /// RFC 2349 transfer size.
+    Tsize,
+    /// RFC 2349 retransmission timeout.
+    Timeout,
+    /// RFC 7440 window size.
+    Windowsize,
+}
+
+fn parse_umask(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mask) if mask <= 0o777 => Ok(mask),
+        _ => Err(format!("{text:?} is not an octal umask (000..777)")),
+    }
 }

@@ -10,15 +10,15 @@
 //! One line per transfer goes to stderr. Ctrl-C or SIGTERM aborts the running transfers
 //! (the peers get ERROR 0), removes unfinished uploads and exits.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use tftp_proto::{Config, ServerPolicy};
+use tftp_proto::{Config, OptionHandling, ServerPolicy};
 
-use super::args::Args;
+use super::args::{Args, RefusedOption};
 use super::ratelimit::RateLimiter;
 use super::remap::RemapRules;
 use super::{listen, privilege, Server, Settings};
@@ -42,14 +42,25 @@ pub fn run(args: Args) -> Result<(), String> {
     let rules = WriteRules {
         create: args.allow_create,
         overwrite: args.allow_write,
+        new_file_mode: args.umask.map(|mask| 0o666 & !mask),
     };
     let mut policy = ServerPolicy::default();
     policy.max_blksize = args.max_blksize;
     policy.max_windowsize = args.max_windowsize;
     policy.max_file_size = args.max_file_size;
+    policy.max_timeout = args.max_timeout;
+    for option in &args.refuse {
+        let handling = match option {
+            RefusedOption::Blksize => &mut policy.blksize,
+            RefusedOption::Tsize => &mut policy.tsize,
+            RefusedOption::Timeout => &mut policy.timeout,
+            RefusedOption::Windowsize => &mut policy.windowsize,
+        };
+        *handling = OptionHandling::Ignore;
+    }
     let remap = args.map_file.as_deref().map(RemapRules::load).transpose()?;
-    let addr = SocketAddr::new(args.bind, args.port);
-    let listener = listen::listen(addr)?;
+    let addr = listen_address(&args)?;
+    let listener = listen::listen(addr, args.ipv6)?;
     let bound = listener.local_addr().unwrap_or(addr);
     let mode = match (rules.create, rules.overwrite) {
         (false, false) => "read-only",
@@ -72,6 +83,13 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     let mut config = Config::default();
     config.send_buffer = args.send_buffer;
+    if let Some(usec) = args.retransmit {
+        // A fixed interval: the adaptive one starts, stays and ends there.
+        let interval = Duration::from_micros(usec);
+        config.initial_rto = interval;
+        config.min_rto = interval;
+        config.max_rto = interval.max(config.max_rto);
+    }
     let settings = Settings {
         backend: Arc::new(Folder { root, rules }),
         policy,
@@ -88,4 +106,17 @@ pub fn run(args: Args) -> Result<(), String> {
     let mut server =
         Server::new(listener, settings, limiter).map_err(|e| format!("cannot start: {e}"))?;
     server.run().map_err(|e| format!("stopped on error: {e}"))
+}
+
+/// The address to listen on: `--bind` and `--port`, with `-4` and `-6` (which take the
+/// wildcard address of their family when `--bind` was left at its default).
+fn listen_address(args: &Args) -> Result<SocketAddr, String> {
+    let default = args.bind == IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let ip = match (args.ipv4, args.ipv6, args.bind) {
+        (true, _, IpAddr::V6(_)) => return Err("--ipv4 with an IPv6 --bind address".into()),
+        (_, true, IpAddr::V4(_)) if default => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        (_, true, IpAddr::V4(_)) => return Err("--ipv6 with an IPv4 --bind address".into()),
+        (_, _, ip) => ip,
+    };
+    Ok(SocketAddr::new(ip, args.port))
 }

@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 
 use mio::net::UdpSocket;
 
-use crate::net::bind_udp;
+use crate::net::bind_udp_family;
 
-/// Binds the listening socket on `addr`; the error is one line meant for a person.
-pub fn listen(addr: SocketAddr) -> Result<UdpSocket, String> {
-    bind_udp(addr).map_err(|e| match e.kind() {
+/// Binds the listening socket on `addr` (an IPv6 one for IPv6 only with `v6_only`); the error
+/// is one line meant for a person.
+pub fn listen(addr: SocketAddr, v6_only: bool) -> Result<UdpSocket, String> {
+    bind_udp_family(addr, v6_only).map_err(|e| match e.kind() {
         io::ErrorKind::PermissionDenied => format!(
             "cannot listen on {addr}: permission denied (ports below 1024 need root or \
              CAP_NET_BIND_SERVICE); pick an unprivileged port with --port, e.g. --port 6969"
