@@ -297,3 +297,53 @@ fn r_srv_2_tftpd_hpa_short_flags() {
         content(5000, 4)
     );
 }
+
+// R-SRV-1, R-SRV-5: the command line Debian's tftpd-hpa service runs (`in.tftpd --listen --user
+// tftp --address 0.0.0.0:69 --secure /srv/tftp`, here with nobody, a loopback address, -c and
+// -vv) starts our server unchanged, and a client gets a file.
+#[test]
+fn r_srv_1_debians_tftpd_hpa_command_line_works_unchanged() {
+    let Some(tftp) = require_peer("tftp") else {
+        return;
+    };
+    if !procs::require_root("--user nobody") {
+        return;
+    }
+    let root = TempDir::new("flags-debian");
+    fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+    fs::write(root.path().join("pxelinux.0"), content(4000, 5)).expect("file");
+    let port = procs::free_udp_port();
+    let address = format!("127.0.0.1:{port}");
+    let child = Command::new(procs::our_bin("tftpd"))
+        .args([
+            "--listen",
+            "--user",
+            "nobody",
+            "--address",
+            &address,
+            "--secure",
+        ])
+        .args(["-c", "-vv"])
+        .arg(root.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn tftpd");
+    let _guard = procs::ChildGuard::new(child);
+    let addr: SocketAddr = address.parse().expect("address");
+    assert!(
+        procs::eventually(Duration::from_secs(20), || answers(addr)),
+        "no answer"
+    );
+    let local = root.path().join("got");
+    let out = run_bounded(
+        Command::new(&tftp)
+            .args(["127.0.0.1", &port.to_string(), "-m", "binary", "-c", "get"])
+            .args(["/pxelinux.0"])
+            .arg(&local),
+        RUN_TIMEOUT,
+    );
+    assert!(out.status.success(), "{}", output_text(&out));
+    assert_eq!(fs::read(&local).unwrap_or_default(), content(4000, 5));
+}

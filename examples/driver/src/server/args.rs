@@ -11,10 +11,42 @@ use super::ports::PortRange;
 /// tftp-proto core: serves one folder, read-only unless told otherwise.
 #[derive(Debug, Parser)]
 #[command(name = "tftpd", version)]
+#[command(group(clap::ArgGroup::new("folder").required(true).args(["root", "directory"])))]
 pub struct Args {
-    /// The folder to serve; names in requests are taken relative to it.
+    /// The folder to serve; names in requests are taken relative to it (and never leave it).
     #[arg(long, value_name = "DIR")]
-    pub root: PathBuf,
+    pub root: Option<PathBuf>,
+
+    /// The folder to serve, given as tftpd-hpa takes it (`in.tftpd [options] DIR`).
+    #[arg(value_name = "DIR", conflicts_with = "root")]
+    pub directory: Option<PathBuf>,
+
+    /// Address and port to listen on, as tftpd-hpa's -a: `ADDR`, `:PORT`, `ADDR:PORT`,
+    /// `[IPV6]:PORT` (numeric addresses only). Instead of --bind and --port.
+    #[arg(long, short = 'a', value_name = "[ADDR][:PORT]", value_parser = parse_address,
+          conflicts_with_all = ["bind", "port"])]
+    pub address: Option<(Option<IpAddr>, Option<u16>)>,
+
+    /// Accepted for tftpd-hpa command lines, no effect: names are always taken relative to
+    /// the folder and opened beneath it, with no chroot needed (tftpd-hpa's -s).
+    #[arg(long, short = 's')]
+    pub secure: bool,
+
+    /// Accepted for tftpd-hpa command lines, no effect: this server always runs standalone
+    /// in the foreground (tftpd-hpa's -l and -L).
+    #[arg(long, short = 'l', visible_alias = "foreground", short_alias = 'L')]
+    pub listen: bool,
+
+    /// Accepted for tftpd-hpa command lines, no effect: access is what the file system
+    /// allows the server's user (tftpd-hpa's -p; without it tftpd-hpa also wants world
+    /// permissions).
+    #[arg(long, short = 'p')]
+    pub permissive: bool,
+
+    /// Accepted for tftpd-hpa command lines (-v, -vv...), no effect: every transfer and every
+    /// refusal is logged, one line each.
+    #[arg(long, short = 'v', action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     /// Address to listen on; `::` serves IPv6 and IPv4.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
@@ -143,6 +175,50 @@ pub enum RefusedOption {
     Timeout,
     /// RFC 7440 window size.
     Windowsize,
+}
+
+impl Args {
+    /// The served folder (`--root` or the positional DIR).
+    pub fn root_dir(&self) -> &std::path::Path {
+        self.root
+            .as_deref()
+            .or(self.directory.as_deref())
+            .unwrap_or(std::path::Path::new("."))
+    }
+
+    /// The address to listen on, from --address or --bind and --port.
+    pub fn listen_on(&self) -> (IpAddr, u16) {
+        match self.address {
+            Some((ip, port)) => (ip.unwrap_or(self.bind), port.unwrap_or(self.port)),
+            None => (self.bind, self.port),
+        }
+    }
+}
+
+/// tftpd-hpa's `[address][:port]`.
+fn parse_address(text: &str) -> Result<(Option<IpAddr>, Option<u16>), String> {
+    let bad = || format!("{text:?}: expected ADDR, :PORT, ADDR:PORT or [IPV6]:PORT");
+    let port = |p: &str| p.parse::<u16>().map_err(|_| bad());
+    let ip = |a: &str| a.parse::<IpAddr>().map_err(|_| bad());
+    if let Some(rest) = text.strip_prefix('[') {
+        let (addr, after) = rest.split_once(']').ok_or_else(bad)?;
+        let port = match after {
+            "" => None,
+            _ => Some(port(after.strip_prefix(':').ok_or_else(bad)?)?),
+        };
+        return Ok((Some(ip(addr)?), port));
+    }
+    match text.split_once(':') {
+        Some((addr, p)) if !p.contains(':') => {
+            let addr = if addr.is_empty() {
+                None
+            } else {
+                Some(ip(addr)?)
+            };
+            Ok((addr, Some(port(p)?)))
+        }
+        _ => Ok((Some(ip(text)?), None)),
+    }
 }
 
 fn parse_umask(text: &str) -> Result<u32, String> {

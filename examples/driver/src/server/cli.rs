@@ -37,8 +37,9 @@ pub fn main() -> ExitCode {
 
 /// Serves as `args` say until a stop signal; the error is a sentence for the operator.
 pub fn run(args: Args) -> Result<(), String> {
-    let root = Root::open(&args.root)
-        .map_err(|e| format!("cannot open the root folder {}: {e}", args.root.display()))?;
+    let folder = args.root_dir();
+    let root = Root::open(folder)
+        .map_err(|e| format!("cannot open the root folder {}: {e}", folder.display()))?;
     let rules = WriteRules {
         create: args.allow_create,
         overwrite: args.allow_write,
@@ -108,15 +109,16 @@ pub fn run(args: Args) -> Result<(), String> {
     server.run().map_err(|e| format!("stopped on error: {e}"))
 }
 
-/// The address to listen on: `--bind` and `--port`, with `-4` and `-6` (which take the
-/// wildcard address of their family when `--bind` was left at its default).
+/// The address to listen on: `--address`, or `--bind` and `--port`, with `-4` and `-6` (which
+/// take the wildcard address of their family when no address was given).
 fn listen_address(args: &Args) -> Result<SocketAddr, String> {
-    let default = args.bind == IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-    let ip = match (args.ipv4, args.ipv6, args.bind) {
+    let (bind, port) = args.listen_on();
+    let default = bind == IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    let ip = match (args.ipv4, args.ipv6, bind) {
         (true, _, IpAddr::V6(_)) => return Err("--ipv4 with an IPv6 --bind address".into()),
         (_, true, IpAddr::V4(_)) if default => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         (_, true, IpAddr::V4(_)) => return Err("--ipv6 with an IPv4 --bind address".into()),
         (_, _, ip) => ip,
     };
-    Ok(SocketAddr::new(ip, args.port))
+    Ok(SocketAddr::new(ip, port))
 }
