@@ -41,8 +41,7 @@ mod generated {
 
     use tftp_driver::backend::{Backend, Bytes, FileRequest, FileSink, Opened};
     use tftp_driver::server::listen::listen;
-    use tftp_driver::server::ratelimit::RateLimiter;
-    use tftp_driver::server::{Server, Settings};
+    use tftp_driver::server::{Server, Settings, Shared};
     use tftp_proto::{ErrorCode, Refusal};
 
     /// The one file this server has.
@@ -135,7 +134,7 @@ mod generated {
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
         eprintln!("ipxe_script: serving generated {SCRIPT} on {bound}");
         let settings = Settings::new(Arc::new(scripts));
-        let mut server = Server::new(listener, settings, RateLimiter::new(100))
+        let mut server = Server::new(listener, settings, Shared::new(256, 100))
             .map_err(|e| format!("cannot start: {e}"))?;
         server.run().map_err(|e| format!("stopped on error: {e}"))
     }

@@ -15,12 +15,17 @@ const SOCKET_BUFFER: usize = 1 << 20;
 /// A non-blocking UDP socket bound to `addr`. An IPv6 wildcard address (`::`) also takes
 /// IPv4 (IPV6_V6ONLY cleared), so one socket serves both families (R-SRV-5).
 pub fn bind_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
-    bind_udp_family(addr, false)
+    bind_listener(addr, false, false)
 }
 
-/// [`bind_udp`], and with `v6_only` an IPv6 socket takes IPv6 only (IPV6_V6ONLY set).
-pub fn bind_udp_family(addr: SocketAddr, v6_only: bool) -> io::Result<UdpSocket> {
+/// [`bind_udp`], and with `v6_only` an IPv6 socket takes IPv6 only (IPV6_V6ONLY set); with
+/// `reuse_port` several sockets share the address (SO_REUSEPORT: the kernel spreads the
+/// peers over them, each peer's datagrams always to the same socket).
+pub fn bind_listener(addr: SocketAddr, v6_only: bool, reuse_port: bool) -> io::Result<UdpSocket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
     if let IpAddr::V6(ip) = addr.ip() {
         if v6_only {
             socket.set_only_v6(true)?;

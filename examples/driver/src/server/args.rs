@@ -154,6 +154,12 @@ pub struct Args {
           value_parser = clap::value_parser!(u8).range(1..))]
     pub max_timeout: u8,
 
+    /// Event loops (threads) serving the port, each with its own listening socket on it
+    /// (SO_REUSEPORT); a transfer stays on the loop that took it, and the limits hold for
+    /// all of them together. Default: one per CPU.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub workers: Option<u16>,
+
     /// IPv4 only (the default listens on 0.0.0.0), as tftpd-hpa's -4.
     #[arg(long, short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,

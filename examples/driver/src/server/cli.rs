@@ -19,9 +19,8 @@ use clap::Parser;
 use tftp_proto::{Config, OptionHandling, ServerPolicy};
 
 use super::args::{Args, RefusedOption};
-use super::ratelimit::RateLimiter;
 use super::remap::RemapRules;
-use super::{listen, privilege, Server, Settings};
+use super::{listen, privilege, workers, Settings, Shared};
 use crate::fs::{Folder, Root, WriteRules};
 
 /// The program: parses the command line, serves until stopped, and says why it stopped.
@@ -61,8 +60,9 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     let remap = args.map_file.as_deref().map(RemapRules::load).transpose()?;
     let addr = listen_address(&args)?;
-    let listener = listen::listen(addr, args.ipv6)?;
-    let bound = listener.local_addr().unwrap_or(addr);
+    let workers = args.workers.map_or_else(default_workers, usize::from);
+    let listeners = listen::listen_shared(addr, args.ipv6, workers)?;
+    let bound = listeners[0].local_addr().unwrap_or(addr);
     let mode = match (rules.create, rules.overwrite) {
         (false, false) => "read-only",
         (true, false) => "uploads may create files",
@@ -75,7 +75,7 @@ pub fn run(args: Args) -> Result<(), String> {
         ""
     };
     eprintln!(
-        "tftpd: serving {} on {bound} ({mode}{ports})",
+        "tftpd: serving {} on {bound} ({mode}{ports}; {workers} workers)",
         root.path().display()
     );
     if let Some(name) = &args.user {
@@ -95,7 +95,6 @@ pub fn run(args: Args) -> Result<(), String> {
         backend: Arc::new(Folder { root, rules }),
         policy,
         config,
-        max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
         gso: !args.no_gso,
         ports: args.port_range,
         remap,
@@ -103,10 +102,11 @@ pub fn run(args: Args) -> Result<(), String> {
         remap_file: args.map_file.clone(),
         grace: Duration::from_secs(args.grace),
     };
-    let limiter = RateLimiter::new(args.rate_limit);
-    let mut server =
-        Server::new(listener, settings, limiter).map_err(|e| format!("cannot start: {e}"))?;
-    server.run().map_err(|e| format!("stopped on error: {e}"))
+    let max_sessions = usize::try_from(args.max_sessions).unwrap_or(usize::MAX);
+    let shared = Shared::new(max_sessions, args.rate_limit);
+    let result = workers::serve(listeners, settings, shared);
+    eprintln!("tftpd: stopped");
+    result.map_err(|e| format!("stopped on error: {e}"))
 }
 
 /// The address to listen on: `--address`, or `--bind` and `--port`, with `-4` and `-6` (which
@@ -121,4 +121,9 @@ fn listen_address(args: &Args) -> Result<SocketAddr, String> {
         (_, _, ip) => ip,
     };
     Ok(SocketAddr::new(ip, port))
+}
+
+/// One worker per CPU the process may run on.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -16,8 +16,8 @@ use tftp_proto::{Config, Instant, ServerPolicy};
 
 use super::log::{self, Record};
 use super::ports::{PortRange, TransferPorts};
-use super::ratelimit::RateLimiter;
 use super::remap::RemapRules;
+use super::shared::{SessionSlot, Shared};
 use crate::alarm::Alarm;
 use crate::backend::Backend;
 use crate::clock::Clock;
@@ -36,7 +36,7 @@ pub const SIGNALS: Token = Token(usize::MAX - 1);
 pub const ALARM: Token = Token(usize::MAX - 2);
 
 /// How the server treats requests.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// Where files come from and go to (a [`crate::fs::Folder`], or a backend of your own).
     pub backend: Arc<dyn Backend>,
@@ -44,8 +44,6 @@ pub struct Settings {
     pub policy: ServerPolicy,
     /// Retransmission timing.
     pub config: Config,
-    /// Most transfers at once.
-    pub max_sessions: usize,
     /// Send a window with one UDP GSO system call where the system allows.
     pub gso: bool,
     /// The ports transfer sockets may take (`None`: any).
@@ -62,13 +60,13 @@ pub struct Settings {
 
 impl Settings {
     /// `backend` with the defaults of the `tftpd` command line: tftp-proto's default policy
-    /// and timing, at most 256 transfers at once, GSO where the system has it, any port.
+    /// and timing, GSO where the system has it, any port. (The limits on transfers and
+    /// requests are the server's [`Shared`] state.)
     pub fn new(backend: Arc<dyn Backend>) -> Settings {
         Settings {
             backend,
             policy: ServerPolicy::default(),
             config: Config::default(),
-            max_sessions: 256,
             gso: true,
             ports: None,
             remap: None,
@@ -85,6 +83,8 @@ pub(crate) struct Served {
     pub(crate) record: Record,
     /// The request that started it: an identical one from the same peer is a repeat.
     pub(crate) request: Box<[u8]>,
+    /// Its place under `--max-sessions`, given back when it is dropped.
+    pub(crate) _slot: SessionSlot,
     pub(crate) ended: bool,
 }
 
@@ -104,7 +104,8 @@ pub struct Server {
     alarm: Alarm,
     pub(crate) clock: Clock,
     pub(crate) settings: Settings,
-    pub(crate) limiter: RateLimiter,
+    /// The limits and clock this server shares with the other workers.
+    pub(crate) shared: Arc<Shared>,
     pub(crate) signals: Signals,
     /// After SIGTERM: when the transfers still running are aborted.
     pub(crate) drain_until: Option<Instant>,
@@ -121,7 +122,7 @@ impl Server {
     pub fn new(
         mut listener: UdpSocket,
         settings: Settings,
-        limiter: RateLimiter,
+        shared: Arc<Shared>,
     ) -> io::Result<Server> {
         let poll = Poll::new()?;
         poll.registry()
@@ -139,9 +140,9 @@ impl Server {
             by_peer: HashMap::new(),
             deadlines: Deadlines::new(),
             alarm,
-            clock: Clock::new(),
+            clock: shared.clock(),
             settings,
-            limiter,
+            shared,
             signals,
             drain_until: None,
             rx: vec![0; MAX_DATAGRAM],

@@ -108,7 +108,7 @@ impl Server {
         if matches!(intake, Intake::Ignore) {
             return;
         }
-        if !self.limiter.allow(from.ip(), now) {
+        if !self.shared.allow(from.ip(), now) {
             // Not logged: a flood would flood the log too.
             self.send_error(from, &RATE_LIMITED);
             return;
@@ -157,9 +157,7 @@ impl Server {
         if self.draining() {
             return Err(SHUTTING_DOWN);
         }
-        if self.transfers.len() >= self.settings.max_sessions {
-            return Err(BUSY);
-        }
+        let slot = self.shared.open_session().ok_or(BUSY)?;
         let s = &self.settings;
         let request = FileRequest {
             path: &incoming.path,
@@ -224,6 +222,7 @@ impl Server {
             transfer: Transfer::new(session, socket, file),
             record,
             request: datagram.into(),
+            _slot: slot,
             ended: false,
         });
         self.by_peer.insert(from, key);

@@ -93,6 +93,5 @@ impl Server {
             }
             self.remove(key);
         }
-        eprintln!("tftpd: stopped");
     }
 }

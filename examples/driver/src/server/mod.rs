@@ -6,8 +6,10 @@
 //! - [`listen`]: the listening socket;
 //! - [`ports`]: the ports transfer sockets may take (`--port-range`);
 //! - [`ratelimit`]: requests per second per source address;
+//! - [`shared`]: what the workers of one server share (clock, session count, rate limit);
 //! - [`remap`]: tftpd-hpa's filename remap rules (`--map-file`);
 //! - [`single_port`]: every transfer on the listening port (`--single-port`);
+//! - [`workers`]: several event loops on one address (`--workers`);
 //! - [`privilege`]: giving up root once the port is bound (`--user`);
 //! - [`log`]: one line per transfer;
 //! - [`args`] and [`cli`]: the command line and the program's `main`.
@@ -23,6 +25,9 @@ pub mod ports;
 pub mod privilege;
 pub mod ratelimit;
 pub mod remap;
+pub mod shared;
 pub mod single_port;
+pub mod workers;
 
 pub use event_loop::{Server, Settings};
+pub use shared::Shared;

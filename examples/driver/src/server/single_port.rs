@@ -47,7 +47,7 @@ impl Server {
     ) -> bool {
         let Some(&key) = self.by_peer.get(&from) else {
             if is_transfer_packet(datagram) {
-                if self.limiter.allow(from.ip(), now) {
+                if self.shared.allow(from.ip(), now) {
                     self.send_error(from, &UNKNOWN_TID);
                 }
                 return true;
