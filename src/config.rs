@@ -39,6 +39,17 @@ pub struct Config {
     /// 500 sessions at windowsize 64 and blksize 1468 would hold 94 KB each for their windows
     /// alone. The default, 32 KiB, keeps a window of 22 such blocks or 64 of 512.
     pub send_buffer: usize,
+    /// How many times a server repeats its first packet (DATA 1, OACK or ACK 0) to a peer
+    /// that has not answered it (R-SRV-6): 1 by default, so a lost first packet or a lost
+    /// answer to it costs about [`Config::first_packet_wait`] instead of the client's own
+    /// timer (tftp-hpa's is 5 s), while a request from a spoofed source still gets at most
+    /// two datagrams. 0 never repeats it (the strict reflection bound: one datagram).
+    pub first_packet_repeats: u8,
+    /// The shortest wait before the first of those repeats (the retransmission interval if
+    /// longer; each later repeat waits twice as long as the one before): 1 s by default, so a
+    /// client that lost the packet usually repeats its request first (its own answer, no
+    /// repeat owed), and a spoofed source is not sent two packets in a burst.
+    pub first_packet_wait: Duration,
 }
 
 impl Default for Config {
@@ -52,6 +63,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(12),
             dally: Duration::from_secs(3),
             send_buffer: 32 * 1024,
+            first_packet_repeats: 1,
+            first_packet_wait: Duration::from_secs(1),
         }
     }
 }

@@ -190,6 +190,17 @@ enum Machine {
     Receiver(Receiver),
 }
 
+/// A server's timed repeat of its first packet still to come.
+#[derive(Clone, Copy, Debug)]
+struct FirstRepeat {
+    /// When.
+    at: Instant,
+    /// The wait that led to `at` (doubled for the next).
+    wait: Duration,
+    /// Repeats left, this one included.
+    left: u8,
+}
+
 /// One TFTP transfer, in any of the four [`Role`]s. See the module docs for the driving order.
 pub struct Session {
     role: Role,
@@ -200,6 +211,9 @@ pub struct Session {
     peer_known: bool,
     /// Server: the peer sent something after its request (R-SRV-6).
     peer_answered: bool,
+    /// Server: the timed repeats of the first packet still owed to a peer that has not
+    /// answered (R-SRV-6's bound, [`Config::first_packet_repeats`]).
+    first_repeat: Option<FirstRepeat>,
     phase: Phase,
     options: TransferOptions,
     asked: RequestOptions,
@@ -243,6 +257,7 @@ impl Session {
             peer,
             peer_known: !role.is_client(),
             peer_answered: false,
+            first_repeat: None,
             phase: Phase::Transfer,
             options: TransferOptions::default(),
             asked: RequestOptions::default(),
@@ -334,6 +349,7 @@ impl Session {
             s.phase = Phase::OackSent;
             s.control = Some(Control::Oack);
         }
+        s.schedule_first_repeat(now);
         Ok(s)
     }
 
@@ -359,7 +375,20 @@ impl Session {
         } else {
             Control::Oack
         });
+        s.schedule_first_repeat(now);
         Ok(s)
+    }
+
+    /// A server's first packet goes out now: its first timed repeat is due after the
+    /// retransmission interval, and not before [`Config::first_packet_wait`].
+    fn schedule_first_repeat(&mut self, now: Instant) {
+        let left = self.config.first_packet_repeats;
+        let wait = self.config.first_packet_wait.max(self.timer.interval());
+        self.first_repeat = (left > 0).then_some(FirstRepeat {
+            at: now + wait,
+            wait,
+            left,
+        });
     }
 
     fn set_options(&mut self, options: TransferOptions) {
@@ -521,6 +550,7 @@ impl Session {
         let was_answered = self.peer_answered;
         if !matches!(packet, Packet::Rrq(_) | Packet::Wrq(_)) {
             self.peer_answered = true;
+            self.first_repeat = None;
         }
         match packet {
             Packet::Error { code, message } => {
@@ -597,6 +627,11 @@ impl Session {
         self.timer.peer_alive(now);
         // The first packet was lost: what answers the copy is no round-trip sample of the first.
         self.probe = None;
+        self.resend_first();
+    }
+
+    /// Queues a server's first packet again (OACK, DATA 1 or ACK 0).
+    fn resend_first(&mut self) {
         match (&mut self.machine, self.phase) {
             (_, Phase::OackSent) => self.control = Some(Control::Oack),
             (Machine::Sender(s), Phase::Transfer) => s.on_timeout(),
@@ -797,6 +832,7 @@ impl Session {
         if self.phase == Phase::Closed {
             return;
         }
+        self.repeat_first_if_due(now);
         match self.timer.expire(now) {
             Expiry::NotYet => {}
             Expiry::GiveUp { retries } => {
@@ -840,15 +876,43 @@ impl Session {
         self.timer.total_retransmits += 1;
     }
 
+    /// R-SRV-6 with its bound: a server whose peer has not answered repeats its first packet
+    /// [`Config::first_packet_repeats`] times, the first after the retransmission interval but
+    /// not before [`Config::first_packet_wait`], each later one after twice the wait before.
+    /// So a lost DATA 1, OACK or ACK 0 (or the client's lost answer to it) costs about a
+    /// second instead of the client's own timer, and a spoofed request still gets at most
+    /// `1 + first_packet_repeats` datagrams.
+    fn repeat_first_if_due(&mut self, now: Instant) {
+        let Some(due) = self.first_repeat.filter(|r| r.at <= now) else {
+            return;
+        };
+        self.first_repeat = (due.left > 1).then(|| FirstRepeat {
+            at: now + due.wait * 2,
+            wait: due.wait * 2,
+            left: due.left - 1,
+        });
+        // Karn: what answers now may answer either copy.
+        self.probe = None;
+        if let Machine::Sender(s) = &mut self.machine {
+            s.forget_probe();
+        }
+        self.resend_first();
+        self.timer.total_retransmits += 1;
+    }
+
     /// The deadline at which [`Session::handle_timeout`] must be called, if any.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match self.phase {
             Phase::Closed => None,
             Phase::Dally { until } => Some(until),
-            _ => match (self.timer.deadline(), self.gap_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
+            _ => earliest(
+                earliest(self.timer.deadline(), self.gap_deadline),
+                self.first_repeat.map(|r| r.at),
+            ),
         }
     }
 

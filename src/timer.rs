@@ -194,7 +194,6 @@ impl RetransmitTimer {
     }
 
     /// The current interval, backoff included.
-    #[cfg(test)]
     pub(crate) fn interval(&self) -> Duration {
         Duration::from_micros(self.interval_micros())
     }

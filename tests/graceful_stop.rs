@@ -92,7 +92,9 @@ fn r_srv_4_sigterm_finishes_running_downloads_and_refuses_new_ones() {
     let root = TempDir::new("drain-read");
     let file = content(512 * 20 + 7, 1);
     fs::write(root.path().join("big.bin"), &file).expect("file");
-    let (mut server, addr) = start_our_server(root.path(), &["--grace", "60"]);
+    // One worker: with several, each logs its own "stopping", and a worker that has not
+    // taken the signal yet would still serve the late request below.
+    let (mut server, addr) = start_our_server(root.path(), &["--grace", "60", "--workers", "1"]);
     let c = client();
     c.send_to(&request(1, "big.bin"), addr).expect("RRQ");
     let (first, tid) = data(&c, 1);

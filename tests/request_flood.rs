@@ -310,7 +310,7 @@ fn legit_download(
 // on 127.0.0.1 downloads 1 MiB byte-exact during the flood; the server's memory stays
 // bounded, its descriptors return, it answers at once afterwards; then 80 silent valid RRQs
 // meet the session limit: 64 are served, the rest get ERROR 0 busy, and each served source
-// gets exactly one datagram (no retransmission to a silent peer). bad-inputs: atftpd
+// gets exactly two datagrams (DATA 1 and its one timed repeat, R-SRV-6's bound). bad-inputs: atftpd
 // CVE-2019-11366 (many concurrent requests for one file).
 #[test]
 fn r_srv_4_flood_of_10000_requests_is_answered_and_bounded() {
@@ -514,14 +514,15 @@ fn r_srv_4_flood_of_10000_requests_is_answered_and_bounded() {
     for socket in &silent {
         socket.send(&hostile::rrq(b"small.txt"), addr);
     }
-    // Long enough for several retransmission timeouts (250 ms, 500 ms, 1 s, 2 s), were there
-    // any.
+    // Long enough for several retransmission timeouts (250 ms, 500 ms, 1 s, 2 s), and for the
+    // one timed repeat of the first packet (at 1 s; the next would be owed at 3 s, were there
+    // more than one).
     thread::sleep(Duration::from_millis(3500));
     let (mut served, mut busy, mut other) = (0, 0, Vec::new());
     for socket in &mut silent {
         let got = socket.drain(Duration::from_millis(1));
         match got.as_slice() {
-            [(p, _)] if as_data(p).is_some_and(|d| d.0 == 1) => served += 1,
+            [(p, _), (q, _)] if as_data(p).is_some_and(|d| d.0 == 1) && p == q => served += 1,
             [(p, _)] if as_error(p).is_some_and(|e| e.0 == 0 && e.1.contains("busy")) => busy += 1,
             more => other.push(
                 more.iter()
@@ -533,13 +534,14 @@ fn r_srv_4_flood_of_10000_requests_is_answered_and_bounded() {
     }
     let rss_end = hostile::vm_rss_kib(pid).expect("VmRSS");
     println!(
-        "{} silent RRQs: {served} served (one DATA 1 each, nothing more in 3.5 s), {busy} \
+        "{} silent RRQs: {served} served (DATA 1 and its one repeat each, nothing more in \
+         3.5 s), {busy} \
          refused busy; RSS at the end {rss_end} KiB",
         silent.len()
     );
     assert!(
         other.is_empty(),
-        "sources that got no answer or more than one datagram: {other:?}"
+        "sources that got no answer, or other than DATA 1 twice: {other:?}"
     );
     assert_eq!(served, MAX_SESSIONS, "sessions up to the limit");
     assert_eq!(busy, 16, "the rest refused as busy");
@@ -569,48 +571,53 @@ fn silent_victim(server: SocketAddr, request: &[u8], window: Duration) -> (usize
 }
 
 // R-SRV-6, R-XFR-5: the reflection bound. A spoofed-style RRQ whose source never answers
-// (the victim of a reflection attack) gets exactly one datagram back in 4.5 s (past the
-// first timeouts, at 0.25, 0.75, 1.75 and 3.75 s): DATA 1 without options, a small OACK with them. The bytes
-// sent back per request byte are printed (bad-inputs: reflection, tftpd-hpa sends about 160
-// bytes per request byte).
+// (the victim of a reflection attack) gets exactly 1 + --first-packet-repeats datagrams back
+// in 4.5 s (past the first timeouts, at 0.25, 0.75, 1.75 and 3.75 s, and the repeat at 1 s):
+// DATA 1 without options, a small OACK with them; two by default, one with
+// --first-packet-repeats 0. The bytes sent back per request byte are printed (bad-inputs:
+// reflection, tftpd-hpa sends about 160 bytes per request byte).
 #[test]
-fn r_srv_6_a_silent_source_gets_exactly_one_datagram() {
+fn r_srv_6_a_silent_source_gets_a_bounded_number_of_datagrams() {
     let root = procs::TempDir::new("reflect-root");
     fs::write(root.path().join("boot.img"), procs::content(100_000, 61)).expect("write");
-    let (server, addr) = procs::start_our_server(root.path(), &[]);
-    let plain = hostile::rrq(b"boot.img");
-    let with_options = request(
-        1,
-        b"boot.img",
-        "octet",
-        &[("blksize", "65464"), ("windowsize", "64"), ("tsize", "0")],
-    );
-    let window = Duration::from_millis(4500);
-    let (a, b) = thread::scope(|s| {
-        let a = s.spawn(|| silent_victim(addr, &plain, window));
-        let b = s.spawn(|| silent_victim(addr, &with_options, window));
-        (a.join().expect("plain"), b.join().expect("options"))
-    });
-    println!(
-        "\nreflection: a {}-byte RRQ got {} datagram(s), {} bytes ({}; {:.1}x); a {}-byte RRQ \
-         with blksize 65464 windowsize 64 got {} datagram(s), {} bytes ({}; {:.1}x)",
-        plain.len(),
-        a.0,
-        a.1,
-        a.2,
-        a.1 as f64 / plain.len() as f64,
-        with_options.len(),
-        b.0,
-        b.1,
-        b.2,
-        b.1 as f64 / with_options.len() as f64
-    );
-    assert_eq!(a.0, 1, "plain RRQ: {a:?}\n{}", server.log_text());
-    assert!(a.2.starts_with("DATA 1 "), "plain RRQ: {a:?}");
-    assert_eq!(b.0, 1, "RRQ with options: {b:?}\n{}", server.log_text());
-    assert!(b.2.starts_with("OACK"), "RRQ with options: {b:?}");
-    assert!(
-        b.1 <= with_options.len() * 2,
-        "the OACK outweighs the request: {b:?}"
-    );
+    for (repeats, flags) in [(1, &[][..]), (0, &["--first-packet-repeats", "0"][..])] {
+        let (server, addr) = procs::start_our_server(root.path(), flags);
+        let plain = hostile::rrq(b"boot.img");
+        let with_options = request(
+            1,
+            b"boot.img",
+            "octet",
+            &[("blksize", "65464"), ("windowsize", "64"), ("tsize", "0")],
+        );
+        let window = Duration::from_millis(4500);
+        let (a, b) = thread::scope(|s| {
+            let a = s.spawn(|| silent_victim(addr, &plain, window));
+            let b = s.spawn(|| silent_victim(addr, &with_options, window));
+            (a.join().expect("plain"), b.join().expect("options"))
+        });
+        println!(
+            "\nreflection, --first-packet-repeats {repeats}: a {}-byte RRQ got {} datagram(s), \
+             {} bytes ({}; {:.1}x); a {}-byte RRQ with blksize 65464 windowsize 64 got {} \
+             datagram(s), {} bytes ({}; {:.1}x)",
+            plain.len(),
+            a.0,
+            a.1,
+            a.2,
+            a.1 as f64 / plain.len() as f64,
+            with_options.len(),
+            b.0,
+            b.1,
+            b.2,
+            b.1 as f64 / with_options.len() as f64
+        );
+        let want = 1 + repeats;
+        assert_eq!(a.0, want, "plain RRQ: {a:?}\n{}", server.log_text());
+        assert!(a.2.starts_with("DATA 1 "), "plain RRQ: {a:?}");
+        assert_eq!(b.0, want, "RRQ with options: {b:?}\n{}", server.log_text());
+        assert!(b.2.starts_with("OACK"), "RRQ with options: {b:?}");
+        assert!(
+            b.1 <= with_options.len() * 2 * want,
+            "the OACKs outweigh the request: {b:?}"
+        );
+    }
 }

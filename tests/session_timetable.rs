@@ -29,9 +29,11 @@ const NAME: &[u8] = b"file.bin";
 
 /// Retransmission after 1 s before any round trip is measured, adaptive between 10 ms and 2 s,
 /// doubling on each timeout; give up after 5 retries and 12 s without progress, or 40 retries;
-/// dally 3 s.
+/// dally 3 s; a server never repeats its first packet to a silent peer (the strict R-SRV-6
+/// bound: the timed repeats have tests of their own, on [`repeating`]).
 fn config() -> Config {
     let mut c = Config::default();
+    c.first_packet_repeats = 0;
     c.initial_rto = Duration::from_secs(1);
     c.min_rto = millis(10);
     c.max_rto = Duration::from_secs(2);
@@ -547,6 +549,105 @@ fn r_srv_6_server_never_repeats_its_first_packet_to_a_silent_peer() {
         server_write(b"blksize\x001024\x00"),
         oack(b"blksize\x001024\x00"),
     );
+}
+
+/// [`config`] with `repeats` timed repeats of a server's first packet, the first after
+/// `wait`.
+fn repeating(repeats: u8, wait: Duration) -> Config {
+    let mut c = config();
+    c.first_packet_repeats = repeats;
+    c.first_packet_wait = wait;
+    c
+}
+
+fn server_session(write: bool, options: &[u8], file: &[u8], config: &Config) -> Timetable {
+    let options = OptionList::parse(options).unwrap();
+    let policy = ServerPolicy::default();
+    let session = if write {
+        Session::server_write(
+            Instant::ZERO,
+            CLIENT,
+            Mode::Octet,
+            &options,
+            &policy,
+            config,
+        )
+    } else {
+        let size = Some(file.len() as u64);
+        Session::server_read(
+            Instant::ZERO,
+            CLIENT,
+            Mode::Octet,
+            &options,
+            size,
+            &policy,
+            config,
+        )
+    };
+    Timetable::new(session.unwrap()).serving(file)
+}
+
+// R-SRV-6, R-XFR-5: the bounded repeat. A server whose peer stays silent sends its first
+// packet again `first_packet_repeats` times: the first after the wait (here 1 s, the
+// retransmission interval before a measurement being 1 s too), then after twice the wait
+// before; never more, and never before the wait; then it gives up as before.
+#[test]
+fn r_srv_6_the_first_packet_is_repeated_a_bounded_number_of_times() {
+    let file = file_of(100);
+    let cases: [(bool, &[u8], Pkt); 3] = [
+        (false, b"", data(1, &file)),
+        (false, b"tsize\x000\x00", oack(b"tsize\x00100\x00")),
+        (true, b"", ack(0)),
+    ];
+    for (write, options, first) in cases {
+        for repeats in [1u8, 2] {
+            let c = repeating(repeats, Duration::from_secs(1));
+            let mut tt = server_session(write, options, &file, &c);
+            tt.at(ms(0)).expect(&[(CLIENT, first.clone())]);
+            tt.timeout(ms(999)).expect_nothing();
+            tt.timeout(ms(1_000)).expect(&[(CLIENT, first.clone())]);
+            if repeats == 2 {
+                tt.timeout(ms(2_999)).expect_nothing();
+                tt.timeout(ms(3_000)).expect(&[(CLIENT, first.clone())]);
+            }
+            let mut deadlines = 0;
+            while let Some(d) = tt.deadline() {
+                deadlines += 1;
+                assert!(deadlines <= 100, "the session never gives up");
+                tt.timeout(d).expect_nothing();
+            }
+            assert!(matches!(tt.failed(), TransferError::TimedOut { .. }));
+            assert_eq!(tt.sent_count(), 1 + usize::from(repeats), "{first:?}");
+        }
+    }
+}
+
+// R-SRV-6, R-XFR-5, R-XFR-12: a client whose ACK 1 was lost gets DATA 1 again at the wait and
+// the transfer goes on; the ACK that follows the repeat is no round-trip sample (Karn), and
+// once the peer answered nothing more is repeated on the first-packet schedule.
+#[test]
+fn r_srv_6_a_lost_answer_to_the_first_packet_is_recovered_by_the_repeat() {
+    let file = file_of(1300);
+    let c = repeating(3, Duration::from_secs(1));
+    let mut tt = server_session(false, b"", &file, &c);
+    tt.at(ms(0))
+        .expect(&[(CLIENT, data(1, block(&file, 512, 1)))]);
+    // The client's ACK 1 is lost; DATA 1 comes again at 1 s.
+    tt.timeout(ms(1_000))
+        .expect(&[(CLIENT, data(1, block(&file, 512, 1)))]);
+    tt.at(ms(1_002))
+        .feed(CLIENT, ack(1))
+        .expect(&[(CLIENT, data(2, block(&file, 512, 2)))]);
+    assert!(!tt.session().is_awaiting_peer());
+    // The ACK after a repeat was no sample: the interval is still the 1 s start.
+    tt.timeout(ms(1_900)).expect_nothing();
+    tt.at(ms(1_950))
+        .feed(CLIENT, ack(2))
+        .expect(&[(CLIENT, data(3, block(&file, 512, 3)))]);
+    // The second repeat (due at 3 s) was dropped when the peer answered.
+    tt.timeout(ms(3_000)).expect_nothing();
+    tt.at(ms(3_010)).feed(CLIENT, ack(3)).expect_nothing();
+    assert_eq!(tt.finished().bytes, 1300);
 }
 
 // R-SRV-6, R-XFR-5

@@ -84,8 +84,12 @@ fn r_srv_4_two_workers_share_forty_downloads() {
     let file = content(300_000, 1);
     fs::write(root.path().join("f.bin"), &file).expect("file");
     let (server, addr) = start_our_server(root.path(), &["--workers", "2"]);
+    // The first worker may answer the start probe before the second thread is named.
+    let named = procs::eventually(Duration::from_secs(10), || {
+        worker_cpu(server.pid()).len() == 2
+    });
     let before = worker_cpu(server.pid());
-    assert_eq!(before.len(), 2, "worker threads: {before:?}");
+    assert!(named, "worker threads: {before:?}");
     let handles: Vec<_> = (0..40)
         .map(|_| thread::spawn(move || download(addr, "f.bin")))
         .collect();

@@ -126,11 +126,21 @@ impl Harness<'_> {
                 "R-XFR-9: answered an ERROR"
             );
         }
-        if input == Input::Timeout && !self.role.is_client() && !self.peer_spoke {
+        if input == Input::Timeout
+            && !self.role.is_client()
+            && !self.peer_spoke
+            && self.sent_this_input > 0
+        {
+            // R-SRV-6's bound: one datagram per repeat, Config::first_packet_repeats of them,
+            // none before Config::first_packet_wait (the session started at Instant::ZERO).
+            let config = tftp_proto::Config::default();
+            self.first_repeats += 1;
             ensure!(
                 self,
-                self.sent_this_input == 0,
-                "R-SRV-6: a timeout resent to a peer that never answered"
+                self.sent_this_input == 1
+                    && self.first_repeats <= config.first_packet_repeats
+                    && self.now >= tftp_proto::Instant::ZERO + config.first_packet_wait,
+                "R-SRV-6: a timeout resent to a peer that never answered beyond the bound"
             );
         }
         ensure!(

@@ -240,6 +240,8 @@ struct Harness<'r> {
     client_started: bool,
     /// The peer sent something other than its request (R-SRV-6).
     peer_spoke: bool,
+    /// Timed repeats of the first packet sent to the peer before it spoke (R-SRV-6's bound).
+    first_repeats: u8,
     outcome: Option<Result<Summary, TransferError>>,
     errors_to_peer: u32,
 }
@@ -381,6 +383,7 @@ impl<'r> Harness<'r> {
             },
             client_started: false,
             peer_spoke: false,
+            first_repeats: 0,
             outcome: None,
             errors_to_peer: 0,
         };

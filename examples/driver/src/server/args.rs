@@ -160,6 +160,15 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub workers: Option<u16>,
 
+    /// Times the first packet of a transfer (DATA 1, OACK or ACK 0) is sent again to a client
+    /// that has not answered it, the first time after a second: a lost first packet then costs
+    /// about a second instead of the client's own timer. A request from a spoofed address gets
+    /// at most 1 + N datagrams; 0 sends the first packet once only (the client's repeated
+    /// request is still answered).
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(0..=8))]
+    pub first_packet_repeats: u8,
+
     /// IPv4 only (the default listens on 0.0.0.0), as tftpd-hpa's -4.
     #[arg(long, short = '4', conflicts_with = "ipv6")]
     pub ipv4: bool,

@@ -84,6 +84,7 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     let mut config = Config::default();
     config.send_buffer = args.send_buffer;
+    config.first_packet_repeats = args.first_packet_repeats;
     if let Some(usec) = args.retransmit {
         // A fixed interval: the adaptive one starts, stays and ends there.
         let interval = Duration::from_micros(usec);
