@@ -109,7 +109,6 @@ mod error;
 mod mode;
 pub mod netascii;
 pub mod options;
-pub mod packet;
 pub mod path;
 mod receiver;
 mod sender;
@@ -117,14 +116,20 @@ pub mod server;
 mod session;
 mod time;
 mod timer;
+mod wire;
 
 pub use config::Config;
-pub use error::{EncodeError, Field, ParseError, SessionError, TransferError};
+pub use error::{SessionError, TransferError};
 pub use mode::Mode;
 pub use options::{
     OptionHandling, OptionList, Refusal, RequestOptions, ServerPolicy, TransferOptions,
 };
+// `packet` is the public name of `wire::packet`; `no_inline` keeps these in the docs as
+// re-exports of `packet::...`, as they were before the wire floor.
+#[doc(no_inline)]
 pub use packet::{ErrorCode, Packet, Request};
 pub use session::{ClientRequest, Completion, Event, Role, Session, Summary, Transmit, Write};
 pub use time::Instant;
 pub use timer::RttEstimator;
+pub use wire::error::{EncodeError, Field, ParseError};
+pub use wire::packet;

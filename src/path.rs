@@ -10,7 +10,7 @@
 
 use alloc::string::String;
 
-use crate::packet::ErrorCode;
+use crate::wire::packet::ErrorCode;
 
 /// The longest file name accepted, in bytes.
 pub const MAX_NAME_LEN: usize = 1024;

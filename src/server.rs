@@ -10,11 +10,12 @@ use alloc::borrow::Cow;
 use alloc::format;
 use alloc::vec::Vec;
 
-use crate::error::ParseError;
 use crate::mode::Mode;
-use crate::options::{OptionList, Refusal};
-use crate::packet::{ErrorCode, Packet};
+use crate::options::Refusal;
 use crate::path::{safe_path, SafePath};
+use crate::wire::error::ParseError;
+use crate::wire::option_list::OptionList;
+use crate::wire::packet::{ErrorCode, Packet};
 
 /// Which way the file goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -29,14 +29,14 @@ use crate::config::Config;
 use crate::error::{SessionError, TransferError};
 use crate::mode::Mode;
 use crate::options::{
-    check_oack, negotiate, OptionBuf, OptionList, Refusal, RequestOptions, ServerPolicy,
-    TransferOptions,
+    check_oack, negotiate, Refusal, RequestOptions, ServerPolicy, TransferOptions,
 };
-use crate::packet::{encode_error, ErrorCode, Packet, Request, HEADER_LEN, MAX_SENT_REQUEST};
 use crate::receiver::{DataOutcome, Receiver};
 use crate::sender::{AckOutcome, Sender};
 use crate::time::Instant;
 use crate::timer::{Expiry, RetransmitTimer};
+use crate::wire::option_list::{OptionBuf, OptionList};
+use crate::wire::packet::{encode_error, ErrorCode, Packet, Request, HEADER_LEN, MAX_SENT_REQUEST};
 
 /// How many strangers get an ERROR 5 between two drains of [`Session::poll_transmit`]; more
 /// are dropped (a flood must not grow memory or the answer rate).

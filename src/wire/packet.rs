@@ -5,8 +5,9 @@
 //! messages are slices of the input, never copies. Every malformed input is a [`ParseError`],
 //! never a panic (R-PKT-5). Unknown error codes are kept as values ([`ErrorCode::Other`]).
 
-use crate::error::{EncodeError, Field, ParseError};
-use crate::options::OptionList;
+use crate::wire::cstr::{take_cstr, Writer};
+use crate::wire::error::{EncodeError, Field, ParseError};
+use crate::wire::option_list::OptionList;
 
 /// Largest DATA payload any TFTP peer may negotiate (RFC 2348).
 pub const MAX_BLKSIZE: usize = 65464;
@@ -221,14 +222,6 @@ impl core::fmt::Debug for Packet<'_> {
     }
 }
 
-/// Splits `bytes` at its first NUL: the field before it and the rest after it.
-pub(crate) fn take_cstr(bytes: &[u8], field: Field) -> Result<(&[u8], &[u8]), ParseError> {
-    match bytes.iter().position(|&b| b == 0) {
-        Some(i) => Ok((&bytes[..i], &bytes[i + 1..])),
-        None => Err(ParseError::MissingNul(field)),
-    }
-}
-
 fn parse_request(body: &[u8]) -> Result<Request<'_>, ParseError> {
     let (filename, rest) = take_cstr(body, Field::Filename)?;
     if filename.is_empty() {
@@ -332,7 +325,7 @@ impl<'a> Packet<'a> {
         if buf.len() < needed {
             return Err(EncodeError::BufferTooSmall { needed });
         }
-        let mut w = Writer { buf, pos: 0 };
+        let mut w = Writer::new(buf);
         w.put(&(self.opcode() as u16).to_be_bytes());
         match self {
             Packet::Rrq(r) | Packet::Wrq(r) => {
@@ -351,29 +344,7 @@ impl<'a> Packet<'a> {
             }
             Packet::Oack(o) => w.put(o.as_bytes()),
         }
-        Ok(w.pos)
-    }
-}
-
-/// Writes fields in order into a buffer already checked to be long enough.
-struct Writer<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-}
-
-impl Writer<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
-        self.pos += bytes.len();
-    }
-
-    fn cstr(&mut self, s: &[u8], field: Field, may_be_empty: bool) -> Result<(), EncodeError> {
-        if s.contains(&0) || (s.is_empty() && !may_be_empty) {
-            return Err(EncodeError::BadString(field));
-        }
-        self.put(s);
-        self.put(&[0]);
-        Ok(())
+        Ok(w.written())
     }
 }
 
