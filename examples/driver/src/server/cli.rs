@@ -1,4 +1,4 @@
-//! The `tftpd` program: the command line to a running [`Server`].
+//! The `tftpd` program: the command line to a running [`Server`](super::Server).
 //!
 //! ```text
 //! tftpd --root /srv/tftp                        # port 69, read-only
