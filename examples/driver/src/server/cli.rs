@@ -5,10 +5,13 @@
 //! tftpd --root DIR --port 6969 --allow-create --allow-write
 //! tftpd --root DIR --bind ::                    # IPv6 and IPv4
 //! tftpd --root /srv/tftp --user nobody          # drop root
+//! tftpd --root /srv/tftp --log json --pid-file /run/tftpd.pid
 //! ```
 //!
-//! One line per transfer goes to stderr. Ctrl-C or SIGTERM aborts the running transfers
-//! (the peers get ERROR 0), removes unfinished uploads and exits.
+//! One line per transfer goes to stderr (or as `--log` says). Started by systemd with a
+//! socket (socket activation), the server serves that socket and ignores `--bind` and
+//! `--port`. Ctrl-C or SIGTERM aborts the running transfers (the peers get ERROR 0), removes
+//! unfinished uploads and exits.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -18,8 +21,10 @@ use clap::Parser;
 use tftp_proto::{Config, ServerPolicy};
 
 use super::args::Args;
+use super::log::{self, Destination};
+use super::pid_file::PidFile;
 use super::ratelimit::RateLimiter;
-use super::{listen, privilege, Server, Settings};
+use super::{activation, listen, privilege, Server, Settings};
 use crate::fs::{Folder, Root, WriteRules};
 
 /// The program: parses the command line, serves until stopped, and says why it stopped.
@@ -35,6 +40,8 @@ pub fn main() -> ExitCode {
 
 /// Serves as `args` say until a stop signal; the error is a sentence for the operator.
 pub fn run(args: Args) -> Result<(), String> {
+    let passed = activation::listener()?;
+    let destination = Destination::open(args.log)?;
     let root = Root::open(&args.root)
         .map_err(|e| format!("cannot open the root folder {}: {e}", args.root.display()))?;
     let rules = WriteRules {
@@ -46,8 +53,12 @@ pub fn run(args: Args) -> Result<(), String> {
     policy.max_windowsize = args.max_windowsize;
     policy.max_file_size = args.max_file_size;
     let addr = SocketAddr::new(args.bind, args.port);
-    let listener = listen::listen(addr)?;
+    let (listener, origin) = match passed {
+        Some(socket) => (socket, " (socket from systemd)"),
+        None => (listen::listen(addr)?, ""),
+    };
     let bound = listener.local_addr().unwrap_or(addr);
+    let _pid_file = args.pid_file.as_deref().map(PidFile::create).transpose()?;
     let mode = match (rules.create, rules.overwrite) {
         (false, false) => "read-only",
         (true, false) => "uploads may create files",
@@ -55,7 +66,7 @@ pub fn run(args: Args) -> Result<(), String> {
         (true, true) => "uploads may create and replace files",
     };
     eprintln!(
-        "tftpd: serving {} on {bound} ({mode})",
+        "tftpd: serving {} on {bound}{origin} ({mode})",
         root.path().display()
     );
     if let Some(name) = &args.user {
@@ -73,6 +84,7 @@ pub fn run(args: Args) -> Result<(), String> {
         ports: args.port_range,
     };
     let limiter = RateLimiter::new(args.rate_limit);
+    let _ = log::set_destination(destination);
     let mut server =
         Server::new(listener, settings, limiter).map_err(|e| format!("cannot start: {e}"))?;
     server.run().map_err(|e| format!("stopped on error: {e}"))

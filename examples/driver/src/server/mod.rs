@@ -3,20 +3,26 @@
 //! - [`event_loop`]: the loop, the listening socket, one socket per transfer;
 //! - [`intake`]: datagrams on the listening port (repeats, limits, new sessions);
 //! - [`listen`]: the listening socket;
+//! - [`activation`]: the listening socket when systemd passes it (socket activation);
+//! - [`pid_file`]: the process ID in a file (`--pid-file`);
 //! - [`ports`]: the ports transfer sockets may take (`--port-range`);
 //! - [`ratelimit`]: requests per second per source address;
 //! - [`privilege`]: giving up root once the port is bound (`--user`);
-//! - [`log`]: one line per transfer;
+//! - [`log`]: one record per transfer, to stderr, [`syslog`] or as JSON ([`log_json`]);
 //! - [`args`] and [`cli`]: the command line and the program's `main`.
 
+pub mod activation;
 pub mod args;
 pub mod cli;
 pub mod event_loop;
 pub mod intake;
 pub mod listen;
 pub mod log;
+pub mod log_json;
+pub mod pid_file;
 pub mod ports;
 pub mod privilege;
 pub mod ratelimit;
+pub mod syslog;
 
 pub use event_loop::{Server, Settings};
