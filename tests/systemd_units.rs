@@ -353,22 +353,14 @@ fn every_system_call_the_server_makes_is_allowed_by_the_unit() {
     assert!(got == data, "{} bytes: {}", got.len(), server.log_text());
     let missing = activate::tftp_hpa_get(&[], "127.0.0.1", port, "nothing", local.path(), "x");
     assert!(missing.is_empty());
-    let tftp = procs::which("tftp").expect("tftp-hpa");
-    let port_arg = port.to_string();
-    let out = procs::run_bounded(
-        Command::new(tftp)
-            .args([
-                "127.0.0.1",
-                &port_arg,
-                "-m",
-                "binary",
-                "-c",
-                "put",
-                "up.bin",
-                "up.bin",
-            ])
-            .current_dir(local.path()),
-        Duration::from_secs(60),
+    let out = activate::tftp_hpa(
+        &[],
+        "127.0.0.1",
+        port,
+        "put",
+        "up.bin",
+        "up.bin",
+        local.path(),
     );
     assert!(
         procs::eventually(Duration::from_secs(10), || root

@@ -10,7 +10,7 @@
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -102,17 +102,17 @@ pub fn status_field(pid: u32, field: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Fetches `remote` with tftp-hpa (octet) from `host port` into `dir/local`, with `prefix`
-/// before the client (e.g. `nsenter -t PID -n`); returns the bytes fetched (tftp-hpa exits 0
-/// on an ERROR and leaves an empty file, so only the content tells).
-pub fn tftp_hpa_get(
+/// Runs tftp-hpa (octet) `verb a b` against `host port` in `dir`, with `prefix` before the
+/// client (e.g. `nsenter -t PID -n`).
+pub fn tftp_hpa(
     prefix: &[&str],
     host: &str,
     port: u16,
-    remote: &str,
+    verb: &str,
+    a: &str,
+    b: &str,
     dir: &Path,
-    local: &str,
-) -> Vec<u8> {
+) -> Output {
     let tftp = procs::which("tftp").expect("tftp-hpa");
     let (program, args): (PathBuf, Vec<String>) = match prefix.split_first() {
         Some((first, more)) => {
@@ -123,13 +123,26 @@ pub fn tftp_hpa_get(
         None => (tftp, Vec::new()),
     };
     let port = port.to_string();
-    let out = procs::run_bounded(
+    procs::run_bounded(
         Command::new(program)
             .args(args)
-            .args([host, &port, "-m", "binary", "-c", "get", remote, local])
+            .args([host, &port, "-m", "binary", "-c", verb, a, b])
             .current_dir(dir),
         Duration::from_secs(60),
-    );
+    )
+}
+
+/// Fetches `remote` with [`tftp_hpa`] into `dir/local`; returns the bytes fetched (tftp-hpa
+/// exits 0 on an ERROR and leaves an empty file, so only the content tells).
+pub fn tftp_hpa_get(
+    prefix: &[&str],
+    host: &str,
+    port: u16,
+    remote: &str,
+    dir: &Path,
+    local: &str,
+) -> Vec<u8> {
+    let out = tftp_hpa(prefix, host, port, "get", remote, local, dir);
     let got = fs::read(dir.join(local)).unwrap_or_default();
     if got.is_empty() {
         eprintln!("tftp-hpa got nothing: {}", procs::output_text(&out));
