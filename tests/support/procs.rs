@@ -428,6 +428,17 @@ pub fn start_our_server_on(
 /// address returned (and probed) is `bind` when it is one IPv4 loopback address
 /// (127.0.0.9, say), else 127.0.0.1, on that port. Its stderr goes to the guard's log.
 pub fn start_our_example(name: &str, bind: &str, args: &[&OsStr]) -> (ChildGuard, SocketAddr) {
+    start_our_example_with(name, bind, args, |_| {})
+}
+
+/// As [`start_our_example`], with `setup` called on each command before it is spawned (to
+/// add environment variables, or send stdout to a file: it is null otherwise).
+pub fn start_our_example_with(
+    name: &str,
+    bind: &str,
+    args: &[&OsStr],
+    setup: impl Fn(&mut Command),
+) -> (ChildGuard, SocketAddr) {
     static LOGS: AtomicU64 = AtomicU64::new(0);
     let log = std::env::temp_dir().join(format!(
         "procs-{}-{name}-{}.log",
@@ -441,14 +452,14 @@ pub fn start_our_example(name: &str, bind: &str, args: &[&OsStr]) -> (ChildGuard
             _ => std::net::Ipv4Addr::LOCALHOST,
         };
         let addr = SocketAddr::from((ip, port));
-        let child = Command::new(our_bin(name))
-            .args(args)
+        let mut cmd = Command::new(our_bin(name));
+        cmd.args(args)
             .args(["--bind", bind, "--port", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).expect("server log file"))
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+            .stderr(fs::File::create(&log).expect("server log file"));
+        setup(&mut cmd);
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         let mut guard = ChildGuard {
             child,
             log: Some(log.clone()),

@@ -13,6 +13,7 @@
 //!   crate docs' driver loop line for line;
 //! - [`file_end`]: the file side of a transfer (positional reads, or an upload's writes);
 //! - [`read_ahead`]: a sender's file, read in larger pieces than lock-step blocks;
+//! - [`receipt`]: the SHA-256 of the file bytes a transfer moved, each byte once;
 //! - [`backend`]: where a server's files come from and go to (a trait; a folder by default);
 //! - [`fs`]: the folder backend (safe opens under the served root) and the TFTP error for each
 //!   file-system error;
@@ -44,6 +45,7 @@ pub mod inbox;
 pub mod net;
 pub mod outbox;
 pub mod read_ahead;
+pub mod receipt;
 pub mod server;
 pub mod signals;
 pub mod transfer;

@@ -33,13 +33,17 @@ pub fn bind_listener(addr: SocketAddr, v6_only: bool, reuse_port: bool) -> io::R
             socket.set_only_v6(false)?;
         }
     }
-    // Room for a whole window of large blocks; the kernel caps it (net.core.rmem_max), and
-    // a smaller buffer only means more retransmissions.
-    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
-    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
+    size_buffers(&socket);
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     Ok(UdpSocket::from_std(socket.into()))
+}
+
+/// Asks for socket buffers with room for a whole window of large blocks; the kernel caps them
+/// (net.core.rmem_max), and a smaller buffer only means more retransmissions.
+pub(crate) fn size_buffers(socket: &Socket) {
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER);
 }
 
 /// The wildcard address of `peer`'s family, port 0: where a client binds to reach `peer`.

@@ -23,6 +23,7 @@ use crate::file_end::FileEnd;
 use crate::fs::error_code;
 use crate::inbox::Inbox;
 use crate::outbox::Outbox;
+use crate::receipt::Receipt;
 
 /// Consecutive receive errors (other than "would block") tolerated in one readiness event.
 const MAX_RECV_ERRORS: usize = 16;
@@ -63,6 +64,8 @@ pub struct Transfer {
     /// The file read or written.
     pub file: FileEnd,
     moved: u64,
+    /// The SHA-256 of the file bytes moved, when kept ([`Transfer::keep_receipt`]).
+    receipt: Receipt,
 }
 
 impl Transfer {
@@ -76,7 +79,18 @@ impl Transfer {
             socket,
             file,
             moved: 0,
+            receipt: Receipt::off(),
         }
+    }
+
+    /// Hashes the file bytes this transfer moves from now on (call before its first step).
+    pub fn keep_receipt(&mut self) {
+        self.receipt = Receipt::on();
+    }
+
+    /// The SHA-256 of the file bytes moved (empty unless [`Transfer::keep_receipt`]).
+    pub fn receipt(&self) -> &Receipt {
+        &self.receipt
     }
 
     /// File bytes read or written so far.
@@ -109,10 +123,10 @@ impl Transfer {
             Input::Drain => {}
             Input::Timeout => self.session.handle_timeout(now),
             Input::Datagram { from, bytes } => {
-                let written = self
-                    .session
-                    .handle_datagram(now, from, bytes)
-                    .map(|w| self.file.write_at(w.offset, w.data).map(|()| w.data.len()));
+                let written = self.session.handle_datagram(now, from, bytes).map(|w| {
+                    self.receipt.note(w.offset, w.data);
+                    self.file.write_at(w.offset, w.data).map(|()| w.data.len())
+                });
                 match written {
                     Some(Ok(n)) => self.moved += n as u64,
                     Some(Err(e)) => self.session.abort(error_code(&e), "write failed"),
@@ -134,6 +148,7 @@ impl Transfer {
                         let len = len.min(buf.len());
                         match self.file.read_at(offset, &mut buf[..len]) {
                             Ok(n) => {
+                                self.receipt.note(offset, &buf[..n]);
                                 self.moved = self.moved.max(offset + n as u64);
                                 self.session.read_done(n);
                             }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use super::log::Format;
 use super::ports::PortRange;
 
 /// A TFTP server (RFC 1350 with blksize, timeout, tsize and windowsize options) on the
@@ -48,11 +49,12 @@ pub struct Args {
     #[arg(long, short = 'v', action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Address to listen on; `::` serves IPv6 and IPv4.
+    /// Address to listen on; `::` serves IPv6 and IPv4. Ignored when systemd passes the socket.
     #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
     pub bind: IpAddr,
 
-    /// UDP port to listen on (69 needs root or CAP_NET_BIND_SERVICE).
+    /// UDP port to listen on (69 needs root or CAP_NET_BIND_SERVICE). Ignored when systemd
+    /// passes the socket (socket activation: LISTEN_FDS).
     #[arg(long, value_name = "N", default_value_t = 69)]
     pub port: u16,
 
@@ -74,6 +76,18 @@ pub struct Args {
     /// permissions: what it may not read is refused (ERROR 2), uploads belong to it.
     #[arg(long, short = 'u', value_name = "NAME")]
     pub user: Option<String>,
+
+    /// Write the process ID to this file once the port is bound (before --user), hold it
+    /// locked while running (a second server on the same file refuses to start), and remove
+    /// it on exit.
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+
+    /// Where the line per transfer and per refused request goes: stderr (text), syslog (the
+    /// same text to /dev/log, facility daemon, ident tftpd), json (one JSON object per line
+    /// on stdout, with the SHA-256 of the bytes moved).
+    #[arg(long, value_enum, value_name = "WHERE", default_value_t = Format::Stderr)]
+    pub log: Format,
 
     /// Largest block size granted (8..=65464).
     #[arg(long, short = 'B', visible_alias = "blocksize", value_name = "N", default_value_t = 65464,

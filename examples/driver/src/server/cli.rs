@@ -5,10 +5,13 @@
 //! tftpd --root DIR --port 6969 --allow-create --allow-write
 //! tftpd --root DIR --bind ::                    # IPv6 and IPv4
 //! tftpd --root /srv/tftp --user nobody          # drop root
+//! tftpd --root /srv/tftp --log json --pid-file /run/tftpd.pid
 //! ```
 //!
-//! One line per transfer goes to stderr. Ctrl-C or SIGTERM aborts the running transfers
-//! (the peers get ERROR 0), removes unfinished uploads and exits.
+//! One line per transfer goes to stderr (or as `--log` says). Started by systemd with a
+//! socket (socket activation), the server serves that socket and ignores `--bind` and
+//! `--port`. Ctrl-C or SIGTERM aborts the running transfers (the peers get ERROR 0), removes
+//! unfinished uploads and exits.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
@@ -19,8 +22,10 @@ use clap::Parser;
 use tftp_proto::{Config, OptionHandling, ServerPolicy};
 
 use super::args::{Args, RefusedOption};
+use super::log::{self, Destination};
+use super::pid_file::PidFile;
 use super::remap::RemapRules;
-use super::{listen, privilege, workers, Settings, Shared};
+use super::{activation, listen, privilege, workers, Settings, Shared};
 use crate::fs::{Folder, Root, WriteRules};
 
 /// The program: parses the command line, serves until stopped, and says why it stopped.
@@ -36,6 +41,8 @@ pub fn main() -> ExitCode {
 
 /// Serves as `args` say until a stop signal; the error is a sentence for the operator.
 pub fn run(args: Args) -> Result<(), String> {
+    let passed = activation::listener()?;
+    let destination = Destination::open(args.log)?;
     let folder = args.root_dir();
     let root = Root::open(folder)
         .map_err(|e| format!("cannot open the root folder {}: {e}", folder.display()))?;
@@ -60,9 +67,18 @@ pub fn run(args: Args) -> Result<(), String> {
     }
     let remap = args.map_file.as_deref().map(RemapRules::load).transpose()?;
     let addr = listen_address(&args)?;
-    let workers = args.workers.map_or_else(default_workers, usize::from);
-    let listeners = listen::listen_shared(addr, args.ipv6, workers)?;
+    // A socket from systemd is one socket: one loop serves it (several loops on one socket
+    // could split a client's datagrams between them).
+    let (listeners, origin) = match passed {
+        Some(socket) => (vec![socket], " (socket from systemd)"),
+        None => {
+            let workers = args.workers.map_or_else(default_workers, usize::from);
+            (listen::listen_shared(addr, args.ipv6, workers)?, "")
+        }
+    };
+    let workers = listeners.len();
     let bound = listeners[0].local_addr().unwrap_or(addr);
+    let _pid_file = args.pid_file.as_deref().map(PidFile::create).transpose()?;
     let mode = match (rules.create, rules.overwrite) {
         (false, false) => "read-only",
         (true, false) => "uploads may create files",
@@ -75,7 +91,7 @@ pub fn run(args: Args) -> Result<(), String> {
         ""
     };
     eprintln!(
-        "tftpd: serving {} on {bound} ({mode}{ports}; {workers} workers)",
+        "tftpd: serving {} on {bound}{origin} ({mode}{ports}; {workers} workers)",
         root.path().display()
     );
     if let Some(name) = &args.user {
@@ -105,6 +121,7 @@ pub fn run(args: Args) -> Result<(), String> {
     };
     let max_sessions = usize::try_from(args.max_sessions).unwrap_or(usize::MAX);
     let shared = Shared::new(max_sessions, args.rate_limit);
+    let _ = log::set_destination(destination);
     let result = workers::serve(listeners, settings, shared);
     eprintln!("tftpd: stopped");
     result.map_err(|e| format!("stopped on error: {e}"))

@@ -230,7 +230,7 @@ impl Server {
         if let Some(ended) = ended {
             served.ended = true;
             let t = &served.transfer;
-            log::transfer(&served.record, t.session.options(), t.moved(), &ended);
+            log::transfer(&served.record, t, &ended);
         }
         if served.transfer.is_closed() {
             self.remove(key);

@@ -227,6 +227,9 @@ impl Server {
         });
         self.by_peer.insert(from, key);
         let served = &mut self.transfers[key];
+        if log::receipts_wanted() {
+            served.transfer.keep_receipt();
+        }
         let ended = served
             .transfer
             .step(now, Input::Drain, &mut self.out, Some(&self.listener));

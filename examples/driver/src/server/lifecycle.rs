@@ -86,8 +86,7 @@ impl Server {
                         Some(&self.listener),
                     );
                     if let Some(ended) = ended {
-                        let t = &served.transfer;
-                        log::transfer(&served.record, t.session.options(), t.moved(), &ended);
+                        log::transfer(&served.record, &served.transfer, &ended);
                     }
                 }
             }

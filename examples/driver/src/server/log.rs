@@ -1,17 +1,83 @@
-//! The server's log: one line on stderr per transfer, and one per refused request.
+//! The server's log: one record per transfer, and one per refused request, to the
+//! [`Destination`] chosen at start (`--log`):
+//!
+//! - `stderr` (the default): one line of text on stderr;
+//! - `syslog`: the same line to the system log (`/dev/log`, facility daemon, ident `tftpd`;
+//!   see [`super::syslog`]);
+//! - `json`: one JSON object per line on stdout, with the SHA-256 of the bytes moved (see
+//!   [`super::log_json`]); start and stop notices stay on stderr.
+//!
+//! The destination belongs to the process, as stderr does: [`set_destination`] once at
+//! start, before serving; until then records go to stderr.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tftp_proto::server::Direction;
 use tftp_proto::{Completion, Mode, Refusal, TransferOptions};
 
+use super::log_json;
+use super::syslog::{Severity, Syslog};
 use crate::net::display_addr;
-use crate::transfer::Ended;
+use crate::transfer::{Ended, Transfer};
 
 /// Bytes of a requested name shown in the log; the rest is cut.
 const MAX_SHOWN_NAME: usize = 256;
+
+/// What `--log` names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One line of text per transfer on stderr.
+    #[default]
+    Stderr,
+    /// The same lines to the system log (`/dev/log`; journald reads it).
+    Syslog,
+    /// One JSON object per transfer on stdout, with the SHA-256 of the bytes moved.
+    Json,
+}
+
+/// Where the records go.
+#[derive(Debug)]
+pub enum Destination {
+    /// Text lines on stderr.
+    Stderr,
+    /// Text lines to the system log.
+    Syslog(Syslog),
+    /// JSON lines on stdout.
+    Json,
+}
+
+static DESTINATION: OnceLock<Destination> = OnceLock::new();
+static STDERR: Destination = Destination::Stderr;
+
+impl Destination {
+    /// The destination `format` names; for syslog, the socket is checked now.
+    pub fn open(format: Format) -> Result<Destination, String> {
+        Ok(match format {
+            Format::Stderr => Destination::Stderr,
+            Format::Syslog => Destination::Syslog(Syslog::open()?),
+            Format::Json => Destination::Json,
+        })
+    }
+}
+
+/// Sends every record from now on to `destination`; only the first call counts (a later
+/// one gets its destination back).
+pub fn set_destination(destination: Destination) -> Result<(), Destination> {
+    DESTINATION.set(destination)
+}
+
+fn destination() -> &'static Destination {
+    DESTINATION.get().unwrap_or(&STDERR)
+}
+
+/// True when records carry the SHA-256 of the bytes moved: transfers should then keep a
+/// [`crate::receipt::Receipt`] (`--log json`).
+pub fn receipts_wanted() -> bool {
+    matches!(destination(), Destination::Json)
+}
 
 /// What is known of a transfer when it starts.
 #[derive(Clone, Debug)]
@@ -24,6 +90,8 @@ pub struct Record {
     pub name: String,
     /// The path served instead, when the remap rules rewrote the name.
     pub renamed: Option<String>,
+    /// The requested name as it came.
+    pub raw_name: Box<[u8]>,
     /// The mode.
     pub mode: Mode,
     /// When the request arrived.
@@ -38,16 +106,52 @@ impl Record {
             direction,
             name: escape(raw_name),
             renamed: None,
+            raw_name: raw_name.into(),
             mode,
             started: std::time::Instant::now(),
         }
     }
 }
 
-/// Prints the line for a transfer that ended: peer, file, direction, options, bytes,
-/// duration, throughput, retransmissions, outcome.
-pub fn transfer(record: &Record, options: TransferOptions, moved: u64, ended: &Ended) {
+/// Logs a transfer that ended: peer, file, direction, options, bytes, duration, throughput,
+/// retransmissions, outcome (and in JSON the SHA-256 of the bytes, from its receipt).
+pub fn transfer(record: &Record, transfer: &Transfer, ended: &Ended) {
     let elapsed = record.started.elapsed();
+    let (options, moved) = (transfer.session.options(), transfer.moved());
+    let line = || transfer_line(record, options, moved, ended, elapsed);
+    match destination() {
+        Destination::Json => log_json::transfer(record, transfer, ended, elapsed),
+        Destination::Stderr => eprintln!("tftpd: {}", line()),
+        Destination::Syslog(syslog) => {
+            let severity = match ended {
+                Ended::Done(_) => Severity::Info,
+                Ended::Failed(_) => Severity::Warning,
+            };
+            syslog.send(severity, &line());
+        }
+    }
+}
+
+/// The bytes, retransmissions and outcome words of a transfer that ended: a size probe moved
+/// nothing, a failure moved what it had (its retransmissions are unknown, or in its message).
+pub(crate) fn outcome(ended: &Ended, moved: u64) -> (u64, Option<u32>, String) {
+    match ended {
+        Ended::Done(s) if s.completion == Completion::SizeProbe => {
+            (0, Some(s.retransmits), "size probe".to_string())
+        }
+        Ended::Done(s) => (s.bytes, Some(s.retransmits), "ok".to_string()),
+        Ended::Failed(e) => (moved, None, format!("failed: {e}")),
+    }
+}
+
+/// The text line for a transfer that ended.
+fn transfer_line(
+    record: &Record,
+    options: TransferOptions,
+    moved: u64,
+    ended: &Ended,
+    elapsed: Duration,
+) -> String {
     let mut line = format!(
         "{} {} \"{}\" ",
         display_addr(record.peer),
@@ -58,14 +162,8 @@ pub fn transfer(record: &Record, options: TransferOptions, moved: u64, ended: &E
         let _ = write!(line, "as \"{}\" ", escape(path.as_bytes()));
     }
     let _ = write!(line, "{} {}", record.mode.name(), options_text(options));
-    let (bytes, retransmits, outcome) = match ended {
-        Ended::Done(s) if s.completion == Completion::SizeProbe => {
-            (0, Some(s.retransmits), "size probe".to_string())
-        }
-        Ended::Done(s) => (s.bytes, Some(s.retransmits), "ok".to_string()),
-        // A timeout's message already counts its retransmissions.
-        Ended::Failed(e) => (moved, None, format!("failed: {e}")),
-    };
+    // A timeout's message already counts its retransmissions.
+    let (bytes, retransmits, outcome) = outcome(ended, moved);
     let _ = write!(
         line,
         ": {bytes} bytes in {:.3} s ({})",
@@ -76,24 +174,34 @@ pub fn transfer(record: &Record, options: TransferOptions, moved: u64, ended: &E
         let _ = write!(line, ", {n} retransmissions");
     }
     let _ = write!(line, ", {outcome}");
-    eprintln!("tftpd: {line}");
+    line
 }
 
-/// Prints the line for a request answered with an ERROR instead of a transfer.
+/// Logs a request answered with an ERROR instead of a transfer.
 pub fn refused(peer: SocketAddr, what: Option<(Direction, &[u8])>, refusal: &Refusal) {
+    match destination() {
+        Destination::Json => log_json::refused(peer, what, refusal),
+        Destination::Stderr => eprintln!("tftpd: {}", refused_line(peer, what, refusal)),
+        Destination::Syslog(s) => s.send(Severity::Notice, &refused_line(peer, what, refusal)),
+    }
+}
+
+/// The text line for a refused request.
+fn refused_line(peer: SocketAddr, what: Option<(Direction, &[u8])>, refusal: &Refusal) -> String {
     let what = match what {
         Some((d, name)) => format!("{} \"{}\"", direction(d), escape(name)),
         None => "request".to_string(),
     };
-    eprintln!(
-        "tftpd: {} {what}: refused with ERROR {} ({})",
+    format!(
+        "{} {what}: refused with ERROR {} ({})",
         display_addr(peer),
         refusal.code.to_u16(),
         escape(refusal.message.as_bytes()),
-    );
+    )
 }
 
-fn direction(d: Direction) -> &'static str {
+/// The word for a direction, as the log writes it.
+pub fn direction(d: Direction) -> &'static str {
     match d {
         Direction::Read => "read",
         Direction::Write => "write",

@@ -90,8 +90,7 @@ impl Server {
                     code: ErrorCode::NotDefined,
                     message: REPLACED.to_owned(),
                 });
-                let t = &served.transfer;
-                log::transfer(&served.record, t.session.options(), t.moved(), &failed);
+                log::transfer(&served.record, &served.transfer, &failed);
             }
         }
         self.remove(key);
