@@ -1,7 +1,7 @@
 //! Whole in-memory transfers: a 64 MiB download between a client and a server session
-//! (`support/pair.rs`) for every blksize x windowsize, beside a plain copy of the same 64 MiB in
-//! blksize chunks. After the run, a report prints the ratios and the ns per DATA+ACK pair
-//! computed from the medians criterion saved (see `benches/README.md`).
+//! (`tftp_pair::Pair` on a perfect network) for every blksize x windowsize, beside a plain copy
+//! of the same 64 MiB in blksize chunks. After the run, a report prints the ratios and the ns
+//! per DATA+ACK pair computed from the medians criterion saved (see `benches/README.md`).
 //!
 //! `cargo bench --bench transfer` (a filter after `--` picks cases, e.g. `-- 65464`).
 
@@ -10,12 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput};
-use tftp_proto::Mode;
-
-#[path = "support/pair.rs"]
-mod pair;
-
-use pair::{Pair, Sink, Source, Spec, Wire};
+use tftp_pair::{File, Network, Pair, Setup, Source};
+use tftp_proto::{Mode, Summary};
 
 const FILE_LEN: usize = 64 << 20;
 /// A file that stays in the L2 cache, with its copy (`transfer_in_cache`).
@@ -40,13 +36,23 @@ fn transfer_id(blksize: u16, window: u16) -> String {
     format!("blksize{blksize}_window{window}")
 }
 
-fn benches(c: &mut Criterion, file: &[u8], out: &mut [u8]) {
-    let source = Source {
-        pattern: file,
-        len: file.len() as u64,
-    };
-    let mut wire = Wire::new();
+/// Downloads `file` into `out` at `blksize` and `window` (the sender's reads copy from `file`,
+/// the receiver's writes into `out`: the copies a real server's `read` and `write` would do);
+/// returns the client's and the server's summaries.
+fn transfer(blksize: u16, window: u16, file: &[u8], out: &mut [u8]) -> (Summary, Summary) {
+    let setup = Setup::download(
+        Mode::Octet,
+        blksize,
+        window,
+        File::wrapping_into(out),
+        File::serving(Source::new(file)),
+    );
+    let mut pair = Pair::new(setup, Network::perfect(Duration::ZERO));
+    pair.run();
+    pair.completed().expect("the transfer completes")
+}
 
+fn benches(c: &mut Criterion, file: &[u8], out: &mut [u8]) {
     let mut group = c.benchmark_group("transfer");
     group
         .throughput(Throughput::Bytes(FILE_LEN as u64))
@@ -56,25 +62,19 @@ fn benches(c: &mut Criterion, file: &[u8], out: &mut [u8]) {
         .measurement_time(Duration::from_secs(4));
     for blksize in BLKSIZES {
         for window in WINDOWS {
-            let spec = Spec {
-                blksize,
-                windowsize: window,
-                mode: Mode::Octet,
-                file_len: FILE_LEN as u64,
-            };
             // Check the transfer once, outside the timing: whole, byte-exact, no retransmission.
             out.fill(0);
-            let (got, sent) = Pair::start(&spec, &mut wire).run(&source, &mut Sink { buf: out });
+            let (got, sent) = transfer(blksize, window, file, out);
             assert_eq!((got.bytes, sent.bytes), (FILE_LEN as u64, FILE_LEN as u64));
             assert_eq!((got.retransmits, sent.retransmits), (0, 0));
             assert_eq!(got.options.windowsize, window);
-            assert!(out == file, "{spec:?}: received bytes differ");
+            assert!(
+                out == file,
+                "blksize {blksize} window {window}: received bytes differ"
+            );
 
             group.bench_function(transfer_id(blksize, window), |b| {
-                b.iter(|| {
-                    let mut sink = Sink { buf: &mut *out };
-                    Pair::start(&spec, &mut wire).run(&source, &mut sink)
-                })
+                b.iter(|| transfer(blksize, window, file, out))
             });
         }
     }
@@ -83,28 +83,13 @@ fn benches(c: &mut Criterion, file: &[u8], out: &mut [u8]) {
     // The same lock-step 512 transfer on a file small enough to stay in the L2 cache: the
     // core's cost per DATA+ACK pair without the memory-bandwidth floor of a 64 MiB copy.
     let small = &file[..IN_CACHE_LEN];
-    let source = Source {
-        pattern: small,
-        len: small.len() as u64,
-    };
-    let spec = Spec {
-        blksize: 512,
-        windowsize: 1,
-        mode: Mode::Octet,
-        file_len: IN_CACHE_LEN as u64,
-    };
     let mut group = c.benchmark_group("transfer_in_cache");
     group
         .throughput(Throughput::Bytes(IN_CACHE_LEN as u64))
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     group.bench_function(transfer_id(512, 1), |b| {
-        b.iter(|| {
-            let mut sink = Sink {
-                buf: &mut out[..IN_CACHE_LEN],
-            };
-            Pair::start(&spec, &mut wire).run(&source, &mut sink)
-        })
+        b.iter(|| transfer(512, 1, small, &mut out[..IN_CACHE_LEN]))
     });
     group.finish();
 

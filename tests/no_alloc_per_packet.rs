@@ -2,22 +2,20 @@
 //! negotiated blksize and windowsize").
 //!
 //! A counting global allocator (this file is its own test binary, so it affects nothing else)
-//! counts the allocations made on the test's thread while the in-memory pair of
-//! `benches/support/pair.rs` (client get <-> server read, no sockets, no files) runs 10,000
-//! DATA blocks and their ACKs, after a warm-up that covers the request, the OACK, ACK 0 and
-//! the first windows (where the sessions size their buffers). The harness allocates nothing
-//! per packet itself, so any count is the core's.
+//! counts the allocations made on the test's thread while the in-memory pair of `tftp_pair`
+//! (client get <-> server read on a perfect network, no sockets, no files: the pair of
+//! `benches/transfer.rs`) runs 10,000 DATA blocks and their ACKs, after a warm-up that covers
+//! the request, the OACK, ACK 0 and the first windows (where the sessions size their buffers
+//! and the network fills its pool). The harness allocates nothing per packet itself, so any
+//! count is the core's.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use tftp_pair::{File, Network, Pair, Setup, Source};
 use tftp_proto::Mode;
-
-#[path = "../benches/support/pair.rs"]
-mod pair;
-
-use pair::{Pair, Sink, Source, Spec, Wire};
 
 /// Counts allocations (alloc, alloc_zeroed, realloc) made on threads that switched counting on.
 struct Counting;
@@ -67,40 +65,37 @@ fn allocations_per_transfer(blksize: u16, windowsize: u16, mode: Mode) -> u64 {
     // Text with line ends and a bare CR, so netascii translates in both directions.
     let pattern = b"ldr 0x80000000 vmlinuz\nroot=/dev/nfs\rip=dhcp\n".repeat(4096);
     let blocks = WARM_UP_BLOCKS + COUNTED_BLOCKS + 100;
-    let spec = Spec {
+    let file_len = blocks * u64::from(blksize) + 7;
+    let case = format!("blksize {blksize} window {windowsize} {mode:?}");
+    let source = Source::repeating(&pattern[..], file_len);
+    let mut out = vec![0u8; 1 << 20];
+    let setup = Setup::download(
+        mode,
         blksize,
         windowsize,
-        mode,
-        file_len: blocks * u64::from(blksize) + 7,
-    };
-    let source = Source {
-        pattern: &pattern,
-        len: spec.file_len,
-    };
-    let mut out = vec![0u8; 1 << 20];
-    let mut sink = Sink { buf: &mut out };
-    let mut wire = Wire::new();
-    let mut pair = Pair::start(&spec, &mut wire);
-    while pair.blocks < WARM_UP_BLOCKS {
-        assert!(
-            pair.step(&source, &mut sink),
-            "{spec:?}: ended in the warm-up"
-        );
+        File::wrapping_into(&mut out),
+        File::serving(source),
+    );
+    let mut pair = Pair::new(setup, Network::perfect(Duration::ZERO));
+    let writes = |pair: &Pair<'_>| pair.client().stats().writes;
+    while writes(&pair) < WARM_UP_BLOCKS {
+        assert!(pair.step(), "{case}: ended in the warm-up");
     }
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     COUNTING.with(|c| c.set(true));
-    let start = pair.blocks;
-    while pair.blocks < start + COUNTED_BLOCKS && pair.step(&source, &mut sink) {}
+    let start = writes(&pair);
+    while writes(&pair) < start + COUNTED_BLOCKS && pair.step() {}
     COUNTING.with(|c| c.set(false));
     let counted = ALLOCATIONS.load(Ordering::Relaxed) - before;
     assert!(
-        pair.blocks >= start + COUNTED_BLOCKS,
-        "{spec:?}: ended early"
+        writes(&pair) >= start + COUNTED_BLOCKS,
+        "{case}: ended early"
     );
-    let (got, sent) = pair.run(&source, &mut sink);
-    assert_eq!(sent.bytes, spec.file_len, "{spec:?}");
-    assert_eq!(got.bytes, spec.file_len, "{spec:?}");
-    assert_eq!((got.retransmits, sent.retransmits), (0, 0), "{spec:?}");
+    pair.run();
+    let (got, sent) = pair.completed().expect("the transfer completes");
+    assert_eq!(sent.bytes, file_len, "{case}");
+    assert_eq!(got.bytes, file_len, "{case}");
+    assert_eq!((got.retransmits, sent.retransmits), (0, 0), "{case}");
     counted
 }
 

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Every datagram the session emits is parsed with [`Packet::parse`] and compared with the
-//! expected one as a packet, never as bytes. The harness plays the driver loop of the crate
-//! docs: after each input it serves [`Event::Read`] from an in-memory file, applies every
+//! expected one as a packet, never as bytes. The session is one side of a `tftp_pair::Pair`
+//! ([`Pair::solo`]); the test plays the other side, and the pair plays the driver loop of the
+//! crate docs: after each input it serves [`Event::Read`] from an in-memory file, applies every
 //! [`tftp_proto::Write`] to an in-memory file, and keeps `Finished` / `Failed` for the test to
 //! take. When a timetable is dropped at the end of a passing test, any outcome the test did
 //! not take or any datagram it did not expect fails the test, so nothing slips by unchecked.
@@ -21,6 +22,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
+use tftp_pair::{Collect, File, Observer, Pair, Side, Source};
 use tftp_proto::{
     ErrorCode, Event, Instant, OptionList, Packet, Request, Session, Summary, TransferError,
 };
@@ -170,66 +172,97 @@ pub fn error_code(code: ErrorCode) -> Pkt {
 
 /// One session on a virtual clock, driven the way the crate docs drive it.
 pub struct Timetable {
-    session: Session,
-    now: Instant,
-    /// The file a sender reads from.
-    source: Vec<u8>,
-    /// The file a receiver writes to.
-    file: Vec<u8>,
+    pair: Pair<'static>,
+    side: Side,
+    log: Log,
     writes: Vec<(u64, usize)>,
-    reads: Vec<(u64, usize)>,
-    outcomes: Vec<Event>,
     taken: usize,
     sent: usize,
-    buf: Vec<u8>,
+    out: Collect,
+}
+
+/// What the session did besides sending: the reads it asked for and its outcomes.
+#[derive(Default)]
+struct Log {
+    reads: Vec<(u64, usize)>,
+    outcomes: Vec<Event>,
+    /// Events and datagrams in the current drain (bounded by [`DRAIN_BOUND`]).
+    events: usize,
+    datagrams: usize,
+}
+
+impl Observer for Log {
+    fn read(&mut self, _: &Session, offset: u64, len: usize, _buffer: usize) {
+        // (The pair itself asserts that the buffer holds the read.)
+        self.reads.push((offset, len));
+        self.event();
+    }
+
+    fn outcome(&mut self, _: &Session, outcome: &Event) {
+        self.outcomes.push(outcome.clone());
+        self.event();
+    }
+
+    fn sent(&mut self, _: &Session, _: SocketAddr, datagram: &[u8]) {
+        assert!(!datagram.is_empty(), "bad transmit: an empty datagram");
+        self.datagrams += 1;
+        assert!(
+            self.datagrams < DRAIN_BOUND,
+            "poll_transmit never returned None"
+        );
+    }
+}
+
+impl Log {
+    fn event(&mut self) {
+        self.events += 1;
+        assert!(self.events < DRAIN_BOUND, "poll_event never returned None");
+    }
 }
 
 impl Timetable {
     /// Drives `session`, created at [`Instant::ZERO`].
     pub fn new(session: Session) -> Timetable {
+        let side = if session.role().is_client() {
+            Side::Client
+        } else {
+            Side::Server
+        };
         Timetable {
-            session,
-            now: Instant::ZERO,
-            source: Vec::new(),
-            file: Vec::new(),
+            pair: Pair::solo(session, File::empty()),
+            side,
+            log: Log::default(),
             writes: Vec::new(),
-            reads: Vec::new(),
-            outcomes: Vec::new(),
             taken: 0,
             sent: 0,
-            buf: vec![0; 65_536],
+            out: Collect::new(65_536),
         }
     }
 
     /// Serves [`Event::Read`] from `file`.
     pub fn serving(mut self, file: &[u8]) -> Timetable {
-        self.source = file.to_vec();
+        *self.pair.endpoint_mut(self.side).file_mut() = File::serving(Source::new(file.to_vec()));
         self
     }
 
     /// The session itself, for its accessors.
     pub fn session(&self) -> &Session {
-        &self.session
+        self.pair.endpoint(self.side).session()
     }
 
     /// The session itself, for calls such as [`Session::abort`].
     pub fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
+        self.pair.endpoint_mut(self.side).session_mut()
     }
 
     /// The clock now.
     pub fn now(&self) -> Instant {
-        self.now
+        self.pair.now()
     }
 
     /// Moves the clock to `t` (never backwards).
     pub fn at(&mut self, t: Instant) -> &mut Self {
-        assert!(
-            t >= self.now,
-            "the clock goes backwards: {t:?} < {:?}",
-            self.now
-        );
-        self.now = t;
+        self.pair.set_now(t);
         self
     }
 
@@ -240,13 +273,7 @@ impl Timetable {
 
     /// Feeds raw bytes from `from` at the current time.
     pub fn feed_raw(&mut self, from: SocketAddr, datagram: &[u8]) -> &mut Self {
-        if let Some(write) = self.session.handle_datagram(self.now, from, datagram) {
-            let offset = usize::try_from(write.offset).expect("offset fits");
-            let end = offset + write.data.len();
-            if self.file.len() < end {
-                self.file.resize(end, 0);
-            }
-            self.file[offset..end].copy_from_slice(write.data);
+        if let Some(write) = self.pair.feed(self.side, from, datagram) {
             self.writes.push((write.offset, write.data.len()));
         }
         self.drain_events();
@@ -256,14 +283,14 @@ impl Timetable {
     /// Handles the timeout at `t` (moving the clock there).
     pub fn timeout(&mut self, t: Instant) -> &mut Self {
         self.at(t);
-        self.session.handle_timeout(t);
+        self.pair.timeout(self.side);
         self.drain_events();
         self
     }
 
     /// The deadline the session asks for.
     pub fn deadline(&self) -> Option<Instant> {
-        self.session.poll_timeout()
+        self.session().poll_timeout()
     }
 
     /// Asserts that nothing happens before `t`: the deadline is not earlier, and a timeout
@@ -273,7 +300,7 @@ impl Timetable {
             assert!(d >= t, "deadline {d:?} is before {t:?}");
         }
         let before = Instant::from_micros(t.as_micros().saturating_sub(1));
-        if before > self.now {
+        if before > self.now() {
             self.timeout(before);
             self.expect_nothing();
             self.no_outcome();
@@ -282,54 +309,17 @@ impl Timetable {
     }
 
     fn drain_events(&mut self) {
-        for _ in 0..DRAIN_BOUND {
-            match self.session.poll_event() {
-                None => return,
-                Some(Event::Read { offset, len }) => {
-                    let start = usize::try_from(offset)
-                        .expect("offset fits")
-                        .min(self.source.len());
-                    let end = (start + len).min(self.source.len());
-                    let chunk = &self.source[start..end];
-                    let buf = self.session.read_buffer();
-                    assert!(
-                        buf.len() >= chunk.len(),
-                        "read buffer of {} bytes for a read of {len}",
-                        buf.len()
-                    );
-                    buf[..chunk.len()].copy_from_slice(chunk);
-                    self.session.read_done(chunk.len());
-                    self.reads.push((offset, len));
-                }
-                Some(outcome) => self.outcomes.push(outcome),
-            }
-        }
-        panic!("poll_event never returned None");
+        self.log.events = 0;
+        self.pair.serve_events(self.side, &mut self.log);
     }
 
-    /// Drains every datagram the session wants to send now.
+    /// Drains every datagram the session wants to send now (and the reads a window takes
+    /// between them).
     pub fn take_sent(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
         self.drain_events();
-        assert!(
-            self.buf.len() >= self.session.max_datagram_len(),
-            "test buffer too small"
-        );
-        let mut out = Vec::new();
-        // A window can take several reads: until a pass sends nothing and reads nothing (the
-        // crate docs' driver loop).
-        loop {
-            let sent = out.len();
-            while let Some(t) = self.session.poll_transmit(self.now, &mut self.buf) {
-                assert!(t.len > 0 && t.len <= self.buf.len(), "bad transmit {t:?}");
-                out.push((t.destination, self.buf[..t.len].to_vec()));
-                assert!(out.len() < DRAIN_BOUND, "poll_transmit never returned None");
-            }
-            let reads = self.reads.len();
-            self.drain_events();
-            if self.reads.len() == reads && out.len() == sent {
-                break;
-            }
-        }
+        (self.log.events, self.log.datagrams) = (0, 0);
+        self.pair.drain(self.side, &mut self.out, &mut self.log);
+        let out = self.out.take();
         self.sent += out.len();
         out
     }
@@ -353,7 +343,7 @@ impl Timetable {
                 .collect();
             panic!(
                 "at {:?}: expected\n  {}\nbut the session sent\n  {}",
-                self.now,
+                self.now(),
                 if want.is_empty() {
                     "nothing".to_string()
                 } else {
@@ -380,10 +370,10 @@ impl Timetable {
     pub fn no_outcome(&mut self) -> &mut Self {
         self.drain_events();
         assert_eq!(
-            &self.outcomes[self.taken..],
+            &self.log.outcomes[self.taken..],
             &[] as &[Event],
             "at {:?}: unexpected outcome",
-            self.now
+            self.now()
         );
         self
     }
@@ -392,14 +382,14 @@ impl Timetable {
     fn take_outcome(&mut self) -> Event {
         self.drain_events();
         assert_eq!(
-            self.outcomes.len(),
+            self.log.outcomes.len(),
             self.taken + 1,
             "at {:?}: expected exactly one new outcome, got {:?}",
-            self.now,
-            &self.outcomes[self.taken..]
+            self.now(),
+            &self.log.outcomes[self.taken..]
         );
         self.taken += 1;
-        self.outcomes[self.taken - 1].clone()
+        self.log.outcomes[self.taken - 1].clone()
     }
 
     /// Takes the one new outcome, which must be [`Event::Finished`].
@@ -407,7 +397,7 @@ impl Timetable {
     pub fn finished(&mut self) -> Summary {
         match self.take_outcome() {
             Event::Finished(summary) => summary,
-            other => panic!("at {:?}: expected Finished, got {other:?}", self.now),
+            other => panic!("at {:?}: expected Finished, got {other:?}", self.now()),
         }
     }
 
@@ -416,7 +406,7 @@ impl Timetable {
     pub fn failed(&mut self) -> TransferError {
         match self.take_outcome() {
             Event::Failed(error) => error,
-            other => panic!("at {:?}: expected Failed, got {other:?}", self.now),
+            other => panic!("at {:?}: expected Failed, got {other:?}", self.now()),
         }
     }
 
@@ -424,14 +414,18 @@ impl Timetable {
     #[track_caller]
     pub fn assert_closed(&mut self) -> &mut Self {
         self.expect_nothing().no_outcome();
-        assert!(self.session.is_closed(), "at {:?}: not closed", self.now);
+        assert!(
+            self.session().is_closed(),
+            "at {:?}: not closed",
+            self.now()
+        );
         assert_eq!(self.deadline(), None, "a closed session has no deadline");
         self
     }
 
     /// The file as written by the session's [`tftp_proto::Write`]s.
     pub fn file(&self) -> &[u8] {
-        &self.file
+        self.pair.endpoint(self.side).file().written()
     }
 
     /// Every write, as `(offset, len)`.
@@ -441,7 +435,7 @@ impl Timetable {
 
     /// Every read the session asked for, as `(offset, len)`.
     pub fn reads(&self) -> &[(u64, usize)] {
-        &self.reads
+        &self.log.reads
     }
 
     /// Datagrams sent so far.
@@ -456,13 +450,9 @@ impl Drop for Timetable {
             return;
         }
         self.drain_events();
-        let unchecked = &self.outcomes[self.taken..];
+        let unchecked = &self.log.outcomes[self.taken..];
         assert!(unchecked.is_empty(), "outcome never checked: {unchecked:?}");
-        let mut left = Vec::new();
-        while let Some(t) = self.session.poll_transmit(self.now, &mut self.buf) {
-            left.push(describe(&self.buf[..t.len]));
-            assert!(left.len() < DRAIN_BOUND);
-        }
+        let left: Vec<String> = self.take_sent().iter().map(|(_, d)| describe(d)).collect();
         assert!(left.is_empty(), "datagrams never expected: {left:?}");
     }
 }

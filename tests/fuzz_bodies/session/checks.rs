@@ -3,22 +3,60 @@
 
 use std::net::SocketAddr;
 
+use tftp_pair::Observer;
 use tftp_proto::{
-    Completion, ErrorCode, Event, Instant, Mode, Packet, Role, Summary, TransferError,
+    Completion, ErrorCode, Event, Instant, Mode, Packet, Role, Session, Summary, TransferError,
 };
 
-use super::{describe, Drained, Harness, Input, PeerKind, MAX_OACK_LEN};
+use super::{describe, Drained, Driver, Harness, Input, PeerKind, MAX_OACK_LEN};
+
+/// The checks on what a drain brings out, as it comes.
+impl Observer for Harness<'_> {
+    fn read(&mut self, _: &Session, offset: u64, len: usize, buffer: usize) {
+        self.seen.events += 1;
+        ensure!(self, self.role.is_sender(), "a receiver asked for a read");
+        // Reads go on where the last one ended, or back to a block already read
+        // (a lost block no longer held): never past a byte not yet read.
+        ensure!(
+            self,
+            offset <= self.read_end,
+            "read at {offset}, beyond the {} bytes read so far",
+            self.read_end
+        );
+        ensure!(self, buffer >= len, "read buffer shorter than the read");
+        // The pair serves the read from the same file next.
+        let n = self.file.len().saturating_sub(offset).min(len as u64);
+        self.read_end = self.read_end.max(offset + n);
+        self.drain_step();
+    }
+
+    fn outcome(&mut self, _: &Session, outcome: &Event) {
+        self.seen.events += 1;
+        self.on_outcome(outcome.clone());
+        self.drain_step();
+    }
+
+    fn sent(&mut self, s: &Session, to: SocketAddr, datagram: &[u8]) {
+        self.sent_this_input += 1;
+        if self.record {
+            self.report.sent.push((to, datagram.to_vec()));
+        }
+        self.on_transmit(s, to, datagram);
+        self.drain_step();
+    }
+}
 
 impl Harness<'_> {
     /// R-XFR-4: a stranger gets at most ERROR 5 (none for a runt) and changes nothing.
     pub(super) fn stranger_drain(
         &mut self,
+        d: &mut Driver,
         from: SocketAddr,
         len: usize,
         before: Option<Instant>,
         closed: bool,
     ) {
-        let seen = self.drain(Input::Stranger(from), before);
+        let seen = self.drain(d, Input::Stranger(from), before);
         ensure!(
             self,
             seen.events == 0,
@@ -31,17 +69,17 @@ impl Harness<'_> {
         );
         ensure!(
             self,
-            self.s.poll_timeout() == before,
+            d.s().poll_timeout() == before,
             "R-XFR-4: a stranger moved the deadline"
         );
         ensure!(
             self,
-            self.s.is_closed() == closed,
+            d.s().is_closed() == closed,
             "R-XFR-4: a stranger opened or closed the session"
         );
     }
 
-    pub(super) fn check_write(&mut self, offset: u64, payload: Option<&[u8]>) {
+    pub(super) fn check_write(&mut self, s: &Session, offset: u64, payload: Option<&[u8]>) {
         let len = self.scratch.len() as u64;
         ensure!(
             self,
@@ -61,7 +99,7 @@ impl Harness<'_> {
                 "wrote up to {end} past the limit {limit}"
             );
         }
-        let blksize = u64::from(self.s.options().blksize);
+        let blksize = u64::from(s.options().blksize);
         match self.mode {
             Mode::Octet => {
                 ensure!(
@@ -108,8 +146,15 @@ impl Harness<'_> {
         );
     }
 
-    pub(super) fn after_drain(&mut self, input: Input, before: Option<Instant>, seen: &Drained) {
-        let window = u64::from(self.s.options().windowsize);
+    pub(super) fn after_drain(
+        &mut self,
+        d: &mut Driver,
+        input: Input,
+        before: Option<Instant>,
+        seen: &Drained,
+    ) {
+        let now = d.now();
+        let window = u64::from(d.s().options().windowsize);
         ensure!(
             self,
             seen.data <= window,
@@ -139,7 +184,7 @@ impl Harness<'_> {
                 self,
                 self.sent_this_input == 1
                     && self.first_repeats <= config.first_packet_repeats
-                    && self.now >= tftp_proto::Instant::ZERO + config.first_packet_wait,
+                    && now >= tftp_proto::Instant::ZERO + config.first_packet_wait,
                 "R-SRV-6: a timeout resent to a peer that never answered beyond the bound"
             );
         }
@@ -148,54 +193,40 @@ impl Harness<'_> {
             seen.to_peer_not_data <= 1 && seen.to_strangers <= 1,
             "more than one control datagram for one input"
         );
-        let after = self.s.poll_timeout();
+        let after = d.s().poll_timeout();
         if input == Input::Timeout {
             ensure!(
                 self,
-                after.is_none_or(|d| d > self.now),
-                "deadline {after:?} not after the timeout handled at {:?}",
-                self.now
+                after.is_none_or(|t| t > now),
+                "deadline {after:?} not after the timeout handled at {now:?}"
             );
         } else {
             ensure!(
                 self,
-                after.is_none_or(|d| d >= self.now || before.is_some_and(|b| d >= b)),
-                "deadline {after:?} set before now {:?} (was {before:?})",
-                self.now
+                after.is_none_or(|t| t >= now || before.is_some_and(|b| t >= b)),
+                "deadline {after:?} set before now {now:?} (was {before:?})"
             );
         }
-        if self.s.is_closed() {
+        if d.s().is_closed() {
             ensure!(self, after.is_none(), "a closed session has a deadline");
+            let Driver { pair, side, out } = d;
+            let s = pair.endpoint_mut(*side).session_mut();
             ensure!(
                 self,
-                self.s.poll_event().is_none(),
+                s.poll_event().is_none(),
                 "a closed session has events"
             );
-            let t = self.s.poll_transmit(self.now, &mut self.buf);
+            let t = s.poll_transmit(now, out.buffer_mut());
             ensure!(self, t.is_none(), "a closed session has datagrams");
         } else {
             ensure!(self, after.is_some(), "an open session has no deadline");
         }
     }
 
-    pub(super) fn on_event(&mut self, event: Event) {
+    /// `Finished` or `Failed`.
+    fn on_outcome(&mut self, event: Event) {
         match event {
-            Event::Read { offset, len } => {
-                ensure!(self, self.role.is_sender(), "a receiver asked for a read");
-                // Reads go on where the last one ended, or back to a block already read
-                // (a lost block no longer held): never past a byte not yet read.
-                ensure!(
-                    self,
-                    offset <= self.read_end,
-                    "read at {offset}, beyond the {} bytes read so far",
-                    self.read_end
-                );
-                let buf = self.s.read_buffer();
-                ensure!(self, buf.len() >= len, "read buffer shorter than the read");
-                let n = self.file.read(offset, &mut buf[..len]);
-                self.s.read_done(n);
-                self.read_end = self.read_end.max(offset + n as u64);
-            }
+            Event::Read { .. } => unreachable!("reads are checked apart"),
             Event::Finished(summary) => {
                 self.note_outcome(Ok(summary));
                 match summary.completion {
@@ -265,25 +296,19 @@ impl Harness<'_> {
         }
     }
 
-    pub(super) fn on_transmit(
-        &mut self,
-        to: SocketAddr,
-        len: usize,
-        input: Input,
-        seen: &mut Drained,
-    ) {
+    fn on_transmit(&mut self, s: &Session, to: SocketAddr, bytes: &[u8]) {
+        let (len, input) = (bytes.len(), self.input);
         ensure!(
             self,
-            len <= self.s.max_datagram_len(),
+            len <= s.max_datagram_len(),
             "datagram of {len} bytes, max {}",
-            self.s.max_datagram_len()
+            s.max_datagram_len()
         );
-        let bytes = std::mem::take(&mut self.buf);
-        let packet = match Packet::parse(&bytes[..len]) {
+        let packet = match Packet::parse(bytes) {
             Ok(p) => p,
             Err(e) => fail!(self, "R-PKT-5: sent a datagram that does not parse: {e}"),
         };
-        if to != self.s.peer() {
+        if to != s.peer() {
             ensure!(
                 self,
                 matches!(
@@ -295,7 +320,7 @@ impl Harness<'_> {
                 ) && input == Input::Stranger(to),
                 "R-XFR-4: {packet:?} sent to {to}, not the peer"
             );
-            seen.to_strangers += 1;
+            self.seen.to_strangers += 1;
         } else {
             match (&self.outcome, &packet) {
                 (Some(Err(_)), Packet::Error { .. }) | (None, _) => {}
@@ -304,13 +329,12 @@ impl Harness<'_> {
                 (outcome, _) => fail!(self, "{packet:?} sent after the outcome {outcome:?}"),
             }
             if let Packet::Data { block, data } = packet {
-                self.on_data_sent(block, data, input, seen);
+                self.on_data_sent(s, block, data, input);
             } else {
-                seen.to_peer_not_data += 1;
+                self.seen.to_peer_not_data += 1;
                 self.on_control_sent(&packet, len);
             }
         }
-        self.buf = bytes;
     }
 
     fn on_control_sent(&mut self, packet: &Packet<'_>, len: usize) {
@@ -364,10 +388,10 @@ impl Harness<'_> {
     }
 
     /// A sender's DATA: inside the window, in order, and (octet) the file's bytes.
-    fn on_data_sent(&mut self, wire: u16, payload: &[u8], input: Input, seen: &mut Drained) {
+    fn on_data_sent(&mut self, s: &Session, wire: u16, payload: &[u8], input: Input) {
         ensure!(self, self.role.is_sender(), "a receiver sent DATA");
-        let window = u64::from(self.s.options().windowsize);
-        let blksize = u64::from(self.s.options().blksize);
+        let window = u64::from(s.options().windowsize);
+        let blksize = u64::from(s.options().blksize);
         let ahead = u64::from(wire.wrapping_sub(self.acked as u16));
         ensure!(
             self,
@@ -376,7 +400,7 @@ impl Harness<'_> {
             self.acked
         );
         let block = self.acked + ahead;
-        match seen.last_data {
+        match self.seen.last_data {
             Some(last) => ensure!(
                 self,
                 block == last + 1,
@@ -413,7 +437,7 @@ impl Harness<'_> {
             self.scratch = want;
         }
         self.highest_data = self.highest_data.max(block);
-        seen.last_data = Some(block);
-        seen.data += 1;
+        self.seen.last_data = Some(block);
+        self.seen.data += 1;
     }
 }

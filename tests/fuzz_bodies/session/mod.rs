@@ -1,7 +1,8 @@
 //! Session bodies: a [`Script`] makes one session and feeds it datagrams from its peer and from
-//! strangers, time steps and aborts; after every input a bounded drain loop serves
-//! `Event::Read` from the script's file and collects every datagram, and the invariants below
-//! are checked. A simulated peer ([`Datagram::Auto`], [`Op::Run`]) lets the fuzzer reach deep
+//! strangers, time steps and aborts; the session is one side of a `tftp_pair::Pair` (the
+//! harness plays the other), whose drain loop serves `Event::Read` from the script's file after
+//! every input while the harness watches every read, outcome and datagram (bounded: a drain
+//! that does not go idle fails), and the invariants below are checked. A simulated peer ([`Datagram::Auto`], [`Op::Run`]) lets the fuzzer reach deep
 //! states (windows, rollover, dally) cheaply. At the end the peer goes silent and the session
 //! must close within a bounded number of deadlines.
 //!
@@ -35,6 +36,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use tftp_pair::{Collect, File, Pair, Side as PairSide, Source};
 use tftp_proto::{
     ClientRequest, Config, ErrorCode, Instant, Mode, OptionHandling, OptionList, Packet,
     RequestOptions, Role, ServerPolicy, Session, Summary, TransferError,
@@ -76,8 +78,6 @@ fn describe(at: At, ops: &[Op]) -> String {
 
 mod checks;
 mod peer;
-
-pub use peer::File;
 
 /// Steps (events plus datagrams) one drain may take, besides 8 per block of the window,
 /// before it counts as an endless loop.
@@ -147,15 +147,15 @@ pub const STRANGER: &str = "192.0.2.99:4444";
 /// Runs `script` as a session of `side`; records every datagram when `record`.
 pub fn run(script: &Script, side: Side, record: bool) -> Report {
     let mut report = Report::default();
-    let Some(mut h) = Harness::start(script, side, record, &mut report) else {
+    let Some((mut h, mut d)) = Harness::start(script, side, record, &mut report) else {
         return report;
     };
     for (i, op) in script.ops.iter().enumerate() {
         h.at = At::Op(i);
-        h.apply(op);
+        h.apply(&mut d, op);
         h.report.sent_per_input.push(h.sent_this_input);
     }
-    h.silence();
+    h.silence(&mut d);
     h.report.outcome = h.outcome.clone();
     h.report.written = h.written;
     std::mem::take(h.report)
@@ -201,20 +201,40 @@ struct Drained {
     events: u32,
 }
 
+/// The session under test: one side of a pair whose other side the harness plays.
+struct Driver {
+    pair: Pair<'static>,
+    side: PairSide,
+    /// Where its datagrams go (the harness sees each as it is sent, and keeps none here).
+    out: Collect,
+}
+
+impl Driver {
+    fn s(&self) -> &Session {
+        self.pair.endpoint(self.side).session()
+    }
+
+    fn s_mut(&mut self) -> &mut Session {
+        self.pair.endpoint_mut(self.side).session_mut()
+    }
+
+    fn now(&self) -> Instant {
+        self.pair.now()
+    }
+}
+
+/// The model of the transfer and the checks: the observer of every drain.
 struct Harness<'r> {
-    s: Session,
     role: Role,
     mode: Mode,
-    file: File,
+    file: Source<'static>,
     asked: RequestOptions,
     filename: Vec<u8>,
     /// The request a server session was made for (repeated by `Datagram::Request`).
     request: Vec<u8>,
-    now: Instant,
     /// Where the simulated peer sends from.
     peer_addr: SocketAddr,
     peer_changes: u32,
-    buf: Vec<u8>,
     scratch: Vec<u8>,
     /// Where in the script the run is, and the script's ops (for failure messages).
     at: At,
@@ -222,6 +242,12 @@ struct Harness<'r> {
     record: bool,
     report: &'r mut Report,
     sent_this_input: usize,
+    /// The drain under way: what it follows, what it saw, how many steps (events plus
+    /// datagrams) it took and may take.
+    input: Input,
+    seen: Drained,
+    steps: usize,
+    cap: usize,
     /// Sender model: the highest block the peer acknowledged, the highest DATA sent, and the
     /// end of the furthest read (blocks absolute, from 1).
     acked: u64,
@@ -263,7 +289,12 @@ fn encode_pairs(pairs: &[OptionPair]) -> Vec<u8> {
 impl<'r> Harness<'r> {
     /// Makes the session the header describes and drains its first output; `None` when it
     /// cannot be made (the refusal is checked and reported).
-    fn start(script: &'r Script, side: Side, record: bool, report: &'r mut Report) -> Option<Self> {
+    fn start(
+        script: &'r Script,
+        side: Side,
+        record: bool,
+        report: &'r mut Report,
+    ) -> Option<(Self, Driver)> {
         let (h, ops) = (&script.header, &script.ops[..]);
         let now = Instant::ZERO;
         let mut config = Config::default();
@@ -273,7 +304,7 @@ impl<'r> Harness<'r> {
             3 => config.send_buffer = 8192,
             _ => {}
         }
-        let file = File::new(&h.file);
+        let file = peer::source(&h.file);
         let limit = (h.size_limit != 0).then_some(u64::from(h.size_limit));
         let (role, session, request, peer_addr) = match side {
             Side::Server => {
@@ -350,24 +381,41 @@ impl<'r> Harness<'r> {
             }
         };
         report.role = Some(role);
+        // A sender reads the script's file; a receiver's writes are checked, not kept.
+        let session_file = if role.is_sender() {
+            File::serving(file.clone())
+        } else {
+            File::empty().discarding()
+        };
+        let pair_side = if role.is_client() {
+            PairSide::Client
+        } else {
+            PairSide::Server
+        };
+        let mut driver = Driver {
+            pair: Pair::solo(session, session_file),
+            side: pair_side,
+            out: Collect::dropping(BUF_LEN),
+        };
         let mut harness = Harness {
-            s: session,
             role,
             mode: h.mode,
             file,
             asked: h.asked,
             filename: h.filename.clone(),
             request,
-            now,
             peer_addr,
             peer_changes: 0,
-            buf: vec![0; BUF_LEN],
             scratch: Vec::new(),
             at: At::Start,
             ops,
             record,
             report,
             sent_this_input: 0,
+            input: Input::Start,
+            seen: Drained::default(),
+            steps: 0,
+            cap: 0,
             acked: 0,
             highest_data: 0,
             read_end: 0,
@@ -387,102 +435,102 @@ impl<'r> Harness<'r> {
             outcome: None,
             errors_to_peer: 0,
         };
-        harness.drain(Input::Start, None);
+        harness.drain(&mut driver, Input::Start, None);
         harness.report.sent_per_input.push(harness.sent_this_input);
-        Some(harness)
+        Some((harness, driver))
     }
 
-    fn step(&mut self, micros: u64) {
-        self.now = self.now + Duration::from_micros(micros);
+    fn step(&mut self, d: &mut Driver, micros: u64) {
+        d.pair.advance(Duration::from_micros(micros));
     }
 
-    fn apply(&mut self, op: &Op) {
+    fn apply(&mut self, d: &mut Driver, op: &Op) {
         match op {
             Op::Peer { step, datagram } => {
-                self.step((*step).into());
-                let bytes = self.build(datagram);
+                self.step(d, (*step).into());
+                let bytes = self.build(d.s(), datagram);
                 let from = self.peer_addr;
-                self.datagram(from, &bytes, matches!(datagram, Datagram::Auto));
+                self.datagram(d, from, &bytes, matches!(datagram, Datagram::Auto));
             }
             Op::Stranger { step, datagram } => {
-                self.step((*step).into());
-                let bytes = self.build(datagram);
-                self.datagram(addr(STRANGER), &bytes, false);
+                self.step(d, (*step).into());
+                let bytes = self.build(d.s(), datagram);
+                self.datagram(d, addr(STRANGER), &bytes, false);
             }
             Op::OtherPort { step, datagram } => {
-                self.step((*step).into());
-                let bytes = self.build(datagram);
+                self.step(d, (*step).into());
+                let bytes = self.build(d.s(), datagram);
                 let mut from = self.peer_addr;
                 from.set_port(if from.port() == 5001 { 5000 } else { 5001 });
-                self.datagram(from, &bytes, false);
+                self.datagram(d, from, &bytes, false);
             }
             Op::Wait { step } => {
-                self.step((*step).into());
-                self.timeout();
+                self.step(d, (*step).into());
+                self.timeout(d);
             }
             Op::Deadline => {
-                if let Some(d) = self.s.poll_timeout() {
-                    self.now = self.now.max(d);
+                if let Some(deadline) = d.s().poll_timeout() {
+                    d.pair.set_now(d.now().max(deadline));
                 }
-                self.timeout();
+                self.timeout(d);
             }
             Op::Abort { code, message } => {
-                let before = self.s.poll_timeout();
-                self.s.abort(
+                let before = d.s().poll_timeout();
+                d.s_mut().abort(
                     ErrorCode::from_u16(*code),
                     &String::from_utf8_lossy(message),
                 );
-                self.drain(Input::Abort, before);
+                self.drain(d, Input::Abort, before);
             }
             Op::Run { rounds, step } => {
                 // At most RUN_BYTES of DATA payload per Run, so one input stays fast.
-                let o = self.s.options();
+                let o = d.s().options();
                 let per_round = u64::from(o.blksize) * u64::from(o.windowsize);
                 let rounds = u64::from(*rounds).min((RUN_BYTES / per_round).max(16));
                 for _ in 0..rounds {
-                    if self.s.is_closed() {
+                    if d.s().is_closed() {
                         break;
                     }
-                    self.step((*step).into());
-                    if self.s.poll_timeout().is_some_and(|d| d <= self.now) {
-                        self.timeout();
+                    self.step(d, (*step).into());
+                    if d.s().poll_timeout().is_some_and(|t| t <= d.now()) {
+                        self.timeout(d);
                     }
-                    let bytes = self.build(&Datagram::Auto);
+                    let bytes = self.build(d.s(), &Datagram::Auto);
                     let from = self.peer_addr;
-                    self.datagram(from, &bytes, true);
+                    self.datagram(d, from, &bytes, true);
                 }
             }
         }
     }
 
     /// The peer goes silent: the session must close within [`SILENCE_CAP`] deadlines.
-    fn silence(&mut self) {
+    fn silence(&mut self, d: &mut Driver) {
         self.at = At::Silence;
         for _ in 0..SILENCE_CAP {
-            let Some(d) = self.s.poll_timeout() else {
+            let Some(deadline) = d.s().poll_timeout() else {
                 break;
             };
-            self.now = self.now.max(d);
-            self.timeout();
+            d.pair.set_now(d.now().max(deadline));
+            self.timeout(d);
         }
         ensure!(
             self,
-            self.s.is_closed(),
+            d.s().is_closed(),
             "R-XFR-5: still open after {SILENCE_CAP} deadlines of silence"
         );
     }
 
-    fn timeout(&mut self) {
-        let before = self.s.poll_timeout();
-        self.s.handle_timeout(self.now);
-        self.drain(Input::Timeout, before);
+    fn timeout(&mut self, d: &mut Driver) {
+        let before = d.s().poll_timeout();
+        d.pair.timeout(d.side);
+        self.drain(d, Input::Timeout, before);
     }
 
     /// Feeds one datagram from `from`, then checks the write it returned and drains.
-    fn datagram(&mut self, from: SocketAddr, bytes: &[u8], auto: bool) {
-        let before = self.s.poll_timeout();
-        let closed_before = self.s.is_closed();
-        let peer_before = self.s.peer();
+    fn datagram(&mut self, d: &mut Driver, from: SocketAddr, bytes: &[u8], auto: bool) {
+        let before = d.s().poll_timeout();
+        let closed_before = d.s().is_closed();
+        let peer_before = d.s().peer();
         let parsed = Packet::parse(bytes).ok();
         let payload = match parsed {
             Some(Packet::Data { data, .. }) => Some(data),
@@ -491,13 +539,14 @@ impl<'r> Harness<'r> {
         let duplicate_ack = matches!(parsed, Some(Packet::Ack { block })
             if self.role.is_sender() && self.highest_data > 0 && block == self.acked as u16);
         // Copy the write out of the session's borrow.
-        let write = self.s.handle_datagram(self.now, from, bytes).map(|w| {
+        let write = d.pair.feed(d.side, from, bytes).map(|w| {
             self.scratch.clear();
             self.scratch.extend_from_slice(w.data);
             w.offset
         });
-        let from_peer = self.s.peer() == from;
-        if self.s.peer() != peer_before {
+        let s = d.s();
+        let from_peer = s.peer() == from;
+        if s.peer() != peer_before {
             self.peer_changes += 1;
             ensure!(
                 self,
@@ -506,13 +555,13 @@ impl<'r> Harness<'r> {
                     && peer_before == addr(SERVER)
                     && from.ip() == peer_before.ip(),
                 "R-XFR-3: peer moved from {peer_before} to {}",
-                self.s.peer()
+                s.peer()
             );
             self.peer_addr = from;
         }
         if !from_peer {
             ensure!(self, write.is_none(), "R-XFR-13: wrote a stranger's bytes");
-            return self.stranger_drain(from, bytes.len(), before, closed_before);
+            return self.stranger_drain(d, from, bytes.len(), before, closed_before);
         }
         if !matches!(parsed, Some(Packet::Rrq(_) | Packet::Wrq(_)) | None) {
             self.peer_spoke = true;
@@ -525,7 +574,7 @@ impl<'r> Harness<'r> {
             self.received_payload += p.len() as u64;
         }
         if let Some(offset) = write {
-            self.check_write(offset, payload);
+            self.check_write(d.s(), offset, payload);
         }
         if let Some(Packet::Ack { block }) = parsed {
             // The sender model: an ACK of a block sent and not yet acknowledged moves it.
@@ -541,39 +590,32 @@ impl<'r> Harness<'r> {
             Some(Packet::Error { .. }) => PeerKind::Error,
             _ => PeerKind::Other,
         };
-        self.drain(Input::Peer(kind), before);
+        self.drain(d, Input::Peer(kind), before);
     }
 
-    /// Drains events and datagrams after `input`; `before` is the deadline before it.
-    fn drain(&mut self, input: Input, before: Option<Instant>) -> Drained {
-        let mut seen = Drained::default();
+    /// Drains events and datagrams after `input` through the pair's drain loop, this harness
+    /// watching each (the checks of `checks.rs`); `before` is the deadline before the input.
+    fn drain(&mut self, d: &mut Driver, input: Input, before: Option<Instant>) -> Drained {
+        self.input = input;
+        self.seen = Drained::default();
         self.sent_this_input = 0;
         // Each DATA of a window may take a read or two (netascii) and a datagram.
-        let cap = DRAIN_CAP + 8 * usize::from(self.s.options().windowsize);
-        let mut steps = 0;
-        loop {
-            steps += 1;
-            ensure!(
-                self,
-                steps <= cap,
-                "the drain did not go idle in {cap} steps"
-            );
-            if let Some(event) = self.s.poll_event() {
-                seen.events += 1;
-                self.on_event(event);
-                continue;
-            }
-            let Some(t) = self.s.poll_transmit(self.now, &mut self.buf) else {
-                break;
-            };
-            self.sent_this_input += 1;
-            if self.record {
-                let bytes = self.buf[..t.len].to_vec();
-                self.report.sent.push((t.destination, bytes));
-            }
-            self.on_transmit(t.destination, t.len, input, &mut seen);
-        }
-        self.after_drain(input, before, &seen);
+        self.cap = DRAIN_CAP + 8 * usize::from(d.s().options().windowsize);
+        self.steps = 0;
+        d.pair.drain(d.side, &mut d.out, self);
+        let seen = std::mem::take(&mut self.seen);
+        self.after_drain(d, input, before, &seen);
         seen
+    }
+
+    /// One more event or datagram in the drain under way: past the cap it is an endless loop.
+    fn drain_step(&mut self) {
+        self.steps += 1;
+        ensure!(
+            self,
+            self.steps < self.cap,
+            "the drain did not go idle in {} steps",
+            self.cap
+        );
     }
 }

@@ -1,55 +1,18 @@
-//! The simulated peer: the files, and the datagrams a script asks for, resolved against the
+//! The simulated peer: the file, and the datagrams a script asks for, resolved against the
 //! harness's model of the transfer.
 
-use tftp_proto::{RequestOptions, Role};
+use tftp_pair::Source;
+use tftp_proto::{RequestOptions, Role, Session};
 
 use super::super::script::{Block, Datagram, FileSpec, Len, OptionPair};
 use super::{encode_pairs, Harness};
 
-/// The file a sender reads, or the one the simulated peer sends to a receiver.
-#[derive(Clone, Debug)]
-pub enum File {
-    Synthetic(u64),
-    Bytes(Vec<u8>),
-}
-
-impl File {
-    pub(super) fn new(spec: &FileSpec) -> File {
-        match spec {
-            FileSpec::Synthetic { .. } => File::Synthetic(spec.len()),
-            FileSpec::Bytes(b) => File::Bytes(b.clone()),
-        }
-    }
-
-    pub fn len(&self) -> u64 {
-        match self {
-            File::Synthetic(len) => *len,
-            File::Bytes(b) => b.len() as u64,
-        }
-    }
-
-    /// Copies the bytes at `offset` into `out`; returns how many there were.
-    pub fn read(&self, offset: u64, out: &mut [u8]) -> usize {
-        let n = self.len().saturating_sub(offset).min(out.len() as u64) as usize;
-        if n == 0 {
-            return 0;
-        }
-        match self {
-            File::Synthetic(_) => {
-                let mut at = (offset % PATTERN.len() as u64) as usize;
-                for chunk in out[..n].chunks_mut(PATTERN.len()) {
-                    let first = chunk.len().min(PATTERN.len() - at);
-                    chunk[..first].copy_from_slice(&PATTERN[at..at + first]);
-                    let rest = chunk.len() - first;
-                    chunk[first..].copy_from_slice(&PATTERN[..rest]);
-                    at = rest;
-                }
-            }
-            File::Bytes(bytes) => {
-                out[..n].copy_from_slice(&bytes[offset as usize..offset as usize + n])
-            }
-        }
-        n
+/// The file a sender reads, or the one the simulated peer sends to a receiver: a synthetic
+/// file is [`PATTERN`] repeated.
+pub(super) fn source(spec: &FileSpec) -> Source<'static> {
+    match spec {
+        FileSpec::Synthetic { .. } => Source::repeating(&PATTERN[..], spec.len()),
+        FileSpec::Bytes(b) => Source::new(b.clone()),
     }
 }
 
@@ -68,10 +31,10 @@ static PATTERN: [u8; 4093] = {
 
 impl Harness<'_> {
     /// The bytes of `datagram`, resolved against the harness's model of the transfer.
-    pub(super) fn build(&mut self, datagram: &Datagram) -> Vec<u8> {
-        let blksize = usize::from(self.s.options().blksize);
+    pub(super) fn build(&mut self, s: &Session, datagram: &Datagram) -> Vec<u8> {
+        let blksize = usize::from(s.options().blksize);
         match datagram {
-            Datagram::Auto => self.auto(),
+            Datagram::Auto => self.auto(s),
             Datagram::Data { block, len, fill } => {
                 let abs = match *block {
                     Block::Next => self.peer_next,
@@ -151,7 +114,7 @@ impl Harness<'_> {
     }
 
     /// What a well-behaved peer sends next.
-    fn auto(&mut self) -> Vec<u8> {
+    fn auto(&mut self, s: &Session) -> Vec<u8> {
         let asked_options = self.asked != RequestOptions::default();
         if self.role.is_client() && !self.client_started && asked_options {
             let mut out = vec![0, 6];
@@ -162,7 +125,7 @@ impl Harness<'_> {
             return ack(self.highest_data as u16);
         }
         // DATA of the peer's file; past its end, the final block again.
-        let blksize = u64::from(self.s.options().blksize);
+        let blksize = u64::from(s.options().blksize);
         let last = self.file.len() / blksize + 1;
         let block = self.peer_next.min(last);
         self.peer_next = block + 1;
