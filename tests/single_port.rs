@@ -9,9 +9,13 @@
 //!   interleave lock-step downloads of different files and each gets its own bytes.
 //! - Strangers: DATA or ACK from a port with no session gets ERROR 5 and the running
 //!   transfers go on untouched (R-XFR-4); an ERROR gets no answer (R-XFR-9).
+//! - Under loss, duplication and reordering (the seeded relay), tftp-hpa and atftp (windowed)
+//!   get and put byte-exact through the one port (R-XFR-5, R-XFR-6, R-XFR-7).
 
 #[path = "support/procs.rs"]
 mod procs;
+#[path = "support/relay.rs"]
+mod relay;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
@@ -409,4 +413,76 @@ fn r_srv_6_repeats_duplicates_and_new_requests_from_one_port() {
     c.send_to(&rrq("b.bin"), addr).expect("RRQ b");
     let (b, _) = recv_block(&c, 4);
     assert_eq!(b, b"\x00\x03\x00\x01short b");
+}
+
+// R-XFR-5, R-XFR-6, R-XFR-7, R-INT-1: single-port transfers recover from loss, duplicates and
+// reordering with real clients: tftp-hpa (lock-step get and put) and atftp (windowsize 8 get)
+// through the seeded relay, 5% loss, 2% duplication and 2% reordering each way.
+#[test]
+fn r_xfr_5_single_port_transfers_survive_an_impaired_path() {
+    let (Some(tftp), Some(atftp)) = (require_peer("tftp"), require_peer("atftp")) else {
+        return;
+    };
+    let f = Fixture::new("single-port-lossy");
+    let (server, addr) = start("127.0.0.1", &f.root(), &["--single-port", "--allow-create"]);
+    let impairment = relay::Impairment {
+        loss: 0.05,
+        duplicate: 0.02,
+        reorder: 0.02,
+        ..relay::Impairment::none()
+    };
+    // tftp-hpa's client waits its own 5 s for each lost ACK of an upload: the upload is
+    // small (16 blocks), so the test stays short.
+    let small = f.local("small-up.bin");
+    fs::write(&small, content(8000, 7)).expect("small upload");
+    for seed in 1..=2u64 {
+        let config = relay::RelayConfig {
+            seed,
+            to_server: impairment,
+            to_client: impairment,
+            ..relay::RelayConfig::default()
+        };
+        let relay = relay::Relay::start(addr, config).expect("relay");
+        let port = relay.addr().port().to_string();
+        let local = f.local(&format!("hpa-{seed}.bin"));
+        let out = run_bounded(
+            Command::new(&tftp)
+                .args(["127.0.0.1", &port, "-m", "binary", "-c", "get", "hpa.bin"])
+                .arg(&local),
+            RUN_TIMEOUT,
+        );
+        assert!(out.status.success(), "tftp-hpa get: {}", output_text(&out));
+        assert!(
+            fs::read(&local).unwrap_or_default() == fs::read(f.root().join("hpa.bin")).unwrap()
+        );
+
+        let remote = format!("up-{seed}.bin");
+        let out = run_bounded(
+            Command::new(&tftp)
+                .args(["127.0.0.1", &port, "-m", "binary", "-c", "put"])
+                .arg(&small)
+                .arg(&remote),
+            RUN_TIMEOUT,
+        );
+        assert!(out.status.success(), "tftp-hpa put: {}", output_text(&out));
+        assert!(
+            fs::read(f.root().join(&remote)).unwrap_or_default() == fs::read(&small).unwrap(),
+            "upload {remote} differs\n{}",
+            server.log_text()
+        );
+
+        let local = f.local(&format!("atftp-{seed}.bin"));
+        let out = run_bounded(
+            Command::new(&atftp)
+                .args(["--option", "blksize 1468", "--option", "windowsize 8"])
+                .args(["-g", "-r", "busybox.bin", "-l"])
+                .arg(&local)
+                .args(["127.0.0.1", &port]),
+            RUN_TIMEOUT,
+        );
+        assert!(out.status.success(), "atftp get: {}", output_text(&out));
+        assert!(
+            fs::read(&local).unwrap_or_default() == fs::read(f.root().join("busybox.bin")).unwrap()
+        );
+    }
 }
