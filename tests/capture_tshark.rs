@@ -13,19 +13,17 @@ mod procs;
 #[path = "support/captured.rs"]
 mod captured;
 
+#[path = "support/tshark.rs"]
+mod tshark;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
 
-use procs::{
-    content, our_bin, output_text, require_peer, require_root, run_bounded, start_our_server,
-    ChildGuard, TempDir,
-};
+use procs::{content, our_bin, output_text, require_peer, run_bounded, start_our_server, TempDir};
+use tshark::Tshark;
 
-/// Longest wait for tshark to start capturing (it prints "Capture started").
-const CAPTURE_START: Duration = Duration::from_secs(30);
 /// Longest run of one client, or of one tshark decode.
 const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -33,56 +31,18 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 // Capture.
 
 /// A running `tshark -i lo -f udp -w FILE`.
-struct Capture {
-    guard: ChildGuard,
-    tshark: PathBuf,
-    file: PathBuf,
-}
+struct Capture(Tshark);
 
 impl Capture {
     /// Starts capturing into `dir`, or None (skipped loudly) without root or tshark.
     fn start(dir: &Path) -> Option<Capture> {
-        if !require_root("capturing on lo with tshark") {
-            return None;
-        }
-        let tshark = require_peer("tshark")?;
-        let file = dir.join("capture.pcapng");
-        let log = dir.join("tshark.log");
-        let child = Command::new(&tshark)
-            .args(["-i", "lo", "-f", "udp", "-q", "-w"])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).expect("tshark log"))
-            .spawn()
-            .expect("spawn tshark");
-        let mut guard = ChildGuard::new(child);
-        guard.log = Some(log);
-        let start = Instant::now();
-        while !guard.log_text().contains("Capture started") {
-            if guard.wait_timeout(Duration::ZERO).is_some() || start.elapsed() > CAPTURE_START {
-                panic!("tshark did not start capturing: {}", guard.log_text());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        Some(Capture {
-            guard,
-            tshark,
-            file,
-        })
+        Tshark::start(dir, "udp").map(Capture)
     }
 
-    /// Stops the capture (SIGINT, so that the file is complete) and decodes it, with UDP
-    /// `server_port` taken as TFTP (the conversations that follow are found by tshark).
+    /// Stops the capture and decodes it, with UDP `server_port` taken as TFTP (the
+    /// conversations that follow are found by tshark).
     fn stop_and_decode(mut self, server_port: u16) -> Vec<Frame> {
-        // Let the last datagrams reach the capture before it stops.
-        thread::sleep(Duration::from_millis(300));
-        let status = self.guard.signal_and_wait("INT", Duration::from_secs(10));
-        assert!(
-            status.is_some(),
-            "tshark did not stop: {}",
-            self.guard.log_text()
-        );
+        self.0.stop();
         let fields = [
             "frame.number",
             "udp.srcport",
@@ -100,27 +60,21 @@ impl Capture {
             "_ws.expert.message",
             "udp.payload",
         ];
-        let mut cmd = Command::new(&self.tshark);
-        cmd.arg("-r")
-            .arg(&self.file)
-            .args(["-d", &format!("udp.port=={server_port},tftp")])
-            .args(["-Y", "udp", "-T", "fields", "-E", "separator=/t"]);
+        let decode = format!("udp.port=={server_port},tftp");
+        let mut args = vec![
+            "-d",
+            &decode,
+            "-Y",
+            "udp",
+            "-T",
+            "fields",
+            "-E",
+            "separator=/t",
+        ];
         for f in fields {
-            cmd.args(["-e", f]);
+            args.extend(["-e", f]);
         }
-        let out = run_bounded(&mut cmd, RUN_TIMEOUT);
-        assert!(out.status.success(), "tshark -r: {}", output_text(&out));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(Frame::parse)
-            .collect()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        // SIGINT lets tshark stop its dumpcap; the guard then kills whatever is left.
-        self.guard.signal_and_wait("INT", Duration::from_secs(5));
+        self.0.read(&args).lines().map(Frame::parse).collect()
     }
 }
 

@@ -16,20 +16,23 @@
 mod procs;
 #[path = "support/relay.rs"]
 mod relay;
+#[path = "support/tshark.rs"]
+mod tshark;
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use procs::{
-    as_error, content, output_text, require_peer, require_root, run_bounded, start_our_example,
-    ChildGuard, TempDir,
+    as_error, content, output_text, require_peer, run_bounded, start_our_example, ChildGuard,
+    TempDir,
 };
+use tshark::Tshark;
 
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
 /// The servers' own loopback addresses, one per test that captures, so that a capture of
@@ -46,69 +49,42 @@ fn start(ip: &str, root: &Path, extra: &[&str]) -> (ChildGuard, SocketAddr) {
 // ---------------------------------------------------------------------------------------
 // The wire.
 
-/// `tshark -i lo -f "udp and host IP"` into a file.
+/// `tshark -i lo -f "udp and host IP"`: the traffic of the server on IP.
 struct Capture {
-    guard: ChildGuard,
-    tshark: PathBuf,
-    file: PathBuf,
+    tshark: Tshark,
     ip: &'static str,
 }
 
 impl Capture {
     fn start(dir: &Path, ip: &'static str) -> Option<Capture> {
-        if !require_root("capturing on lo with tshark") {
-            return None;
-        }
-        let tshark = require_peer("tshark")?;
-        let file = dir.join("capture.pcapng");
-        let log = dir.join("tshark.log");
-        let child = Command::new(&tshark)
-            .args(["-i", "lo", "-f", &format!("udp and host {ip}"), "-q", "-w"])
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).expect("tshark log"))
-            .spawn()
-            .expect("spawn tshark");
-        let mut guard = ChildGuard::new(child);
-        guard.log = Some(log);
-        let start = Instant::now();
-        while !guard.log_text().contains("Capture started") {
-            let gone = guard.wait_timeout(Duration::ZERO).is_some();
-            assert!(
-                !gone && start.elapsed() < Duration::from_secs(30),
-                "tshark did not start: {}",
-                guard.log_text()
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-        Some(Capture {
-            guard,
-            tshark,
-            file,
-            ip,
-        })
+        let tshark = Tshark::start(dir, &format!("udp and host {ip}"))?;
+        Some(Capture { tshark, ip })
     }
 
     /// Stops the capture and returns (source ip, source port, destination port, TFTP opcode)
     /// of every UDP frame the server sent, with `port` decoded as TFTP.
     fn stop(mut self, port: u16) -> Vec<(String, u16, u16, String)> {
-        thread::sleep(Duration::from_millis(300));
-        let stopped = self.guard.signal_and_wait("INT", Duration::from_secs(10));
-        assert!(stopped.is_some(), "tshark did not stop");
-        let out = run_bounded(
-            Command::new(&self.tshark)
-                .arg("-r")
-                .arg(&self.file)
-                .args(["-d", &format!("udp.port=={port},tftp"), "-Y", "udp"])
-                .args(["-T", "fields", "-E", "separator=/t"])
-                .args(["-e", "ip.src", "-e", "udp.srcport", "-e", "udp.dstport"])
-                .args(["-e", "tftp.opcode"]),
-            RUN_TIMEOUT,
-        );
-        assert!(out.status.success(), "tshark -r: {}", output_text(&out));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
+        self.tshark.stop();
+        let decode = format!("udp.port=={port},tftp");
+        let text = self.tshark.read(&[
+            "-d",
+            &decode,
+            "-Y",
+            "udp",
+            "-T",
+            "fields",
+            "-E",
+            "separator=/t",
+            "-e",
+            "ip.src",
+            "-e",
+            "udp.srcport",
+            "-e",
+            "udp.dstport",
+            "-e",
+            "tftp.opcode",
+        ]);
+        text.lines()
             .map(|line| {
                 let f: Vec<&str> = line.split('\t').collect();
                 let num = |i: usize| f.get(i).and_then(|v| v.parse().ok()).unwrap_or(0);
