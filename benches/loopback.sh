@@ -289,7 +289,7 @@ for sw_window in $SWARM_WINDOWS; do
     SPID[swarm]=$SERVER_PID
     RSS_IDLE=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
     SWARM_CMD="taskset -c 0 $LB swarm PORT mid.bin ROOT/mid.bin $SWARM 1468 {${SWARM_WINDOWS// /|}} 120"
-    read -r SW_SECS SW_RATE SW_FAIL < <(taskset -c 0 "$LB" swarm "${PORT[swarm]}" mid.bin "$ROOT/mid.bin" \
+    read -r SW_SECS SW_RATE SW_FAIL _ < <(taskset -c 0 "$LB" swarm "${PORT[swarm]}" mid.bin "$ROOT/mid.bin" \
         "$SWARM" 1468 "$sw_window" 120 || true)
     HWM=$(awk '/^VmHWM/ {print $2}' "/proc/${SPID[swarm]}/status")
     stop_pid "${SPID[swarm]}"

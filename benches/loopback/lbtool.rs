@@ -8,9 +8,12 @@
 //!   (or, with `--until-file`, until PATH appears: our client renames its download into place
 //!   when it is complete and then dallies 1 s for a repeated final DATA, which is not transfer
 //!   time); exits with CMD's status;
-//! - `lbtool swarm PORT NAME SOURCE N BLKSIZE WINDOWSIZE LIMIT_S`: N `Session::client_get` in
-//!   one mio loop, one UDP socket each, downloading NAME into memory; every copy is compared
-//!   byte for byte with SOURCE; prints `seconds transfers_per_s failures`.
+//! - `lbtool swarm PORT NAME SOURCE N BLKSIZE WINDOWSIZE LIMIT_S [SPREAD_MS]`: N
+//!   `Session::client_get` in one mio loop, one UDP socket each, started evenly over SPREAD_MS
+//!   (default 0: all at once), downloading NAME; every block is compared with SOURCE at its
+//!   offset (WINDOWSIZE 0 asks no windowsize); prints `seconds transfers_per_s failures
+//!   peak_open`, peak_open being the most sessions at once between their first DATA and
+//!   their end.
 
 use std::io::Write as _;
 use std::net::{SocketAddr, UdpSocket as StdUdp};
@@ -118,7 +121,10 @@ fn timeit(a: &[String]) -> ExitCode {
 struct Slot {
     session: Session,
     socket: UdpSocket,
-    data: Vec<u8>,
+    /// Every byte written so far equals the source at its offset.
+    exact: bool,
+    /// The end of the furthest write.
+    received: usize,
     outcome: Option<bool>,
 }
 
@@ -130,6 +136,8 @@ fn swarm(a: &[String]) -> ExitCode {
     let blksize: u16 = a[4].parse().expect("blksize");
     let windowsize: u16 = a[5].parse().expect("windowsize");
     let limit = Duration::from_secs(a[6].parse().expect("limit"));
+    // Optional: the requests spread evenly over this many milliseconds (a boot storm).
+    let spread = Duration::from_millis(a.get(7).map_or(0, |v| v.parse().expect("spread ms")));
     let server: SocketAddr = ([127, 0, 0, 1], port).into();
 
     let mut poll = Poll::new().expect("poll");
@@ -142,7 +150,8 @@ fn swarm(a: &[String]) -> ExitCode {
         mode: Mode::Octet,
         options: RequestOptions {
             blksize: Some(blksize),
-            windowsize: Some(windowsize),
+            // 0: not asked (lock-step against any server, whether it knows windowsize or not)
+            windowsize: (windowsize > 0).then_some(windowsize),
             ..Default::default()
         },
         max_file_size: None,
@@ -150,25 +159,39 @@ fn swarm(a: &[String]) -> ExitCode {
     let mut rx = vec![0u8; 65536];
     let mut tx = vec![0u8; 65536];
     let mut slots: Vec<Slot> = Vec::with_capacity(n);
-    let started = StdInstant::now();
+    let mut sockets = Vec::with_capacity(n);
     for i in 0..n {
         let mut socket = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).expect("bind");
         poll.registry()
             .register(&mut socket, Token(i), Interest::READABLE)
             .expect("register");
-        let session = Session::client_get(now(), server, &request, &config).expect("session");
-        slots.push(Slot {
-            session,
-            socket,
-            data: Vec::with_capacity(source.len()),
-            outcome: None,
-        });
-        drive(&mut slots[i], now(), None, &mut tx);
+        sockets.push(socket);
     }
+    let mut sockets = sockets.into_iter();
+    let started = StdInstant::now();
     let mut events = Events::with_capacity(1024);
     let mut open = n;
+    let mut peak_open = 0;
     let mut finished_at = started.elapsed();
     while open > 0 && started.elapsed() < limit {
+        // Start the sessions that are due (all at once without a spread).
+        let due = if spread.is_zero() {
+            n
+        } else {
+            (n as f64 * started.elapsed().as_secs_f64() / spread.as_secs_f64()).ceil() as usize
+        };
+        while slots.len() < due.min(n) {
+            let session = Session::client_get(now(), server, &request, &config).expect("session");
+            slots.push(Slot {
+                session,
+                socket: sockets.next().expect("a socket per session"),
+                exact: true,
+                received: 0,
+                outcome: None,
+            });
+            let last = slots.len() - 1;
+            drive(&mut slots[last], now(), None, &mut tx, &source);
+        }
         let t = now();
         let next = slots
             .iter()
@@ -178,13 +201,21 @@ fn swarm(a: &[String]) -> ExitCode {
         let wait = next
             .map(|d| d.saturating_duration_since(t))
             .unwrap_or(Duration::from_millis(100))
-            .min(Duration::from_millis(100));
+            .min(if slots.len() < n {
+                Duration::from_millis(1)
+            } else {
+                Duration::from_millis(100)
+            });
         poll.poll(&mut events, Some(wait)).expect("poll");
         for ev in events.iter() {
-            let slot = &mut slots[ev.token().0];
+            let Some(slot) = slots.get_mut(ev.token().0) else {
+                continue;
+            };
             loop {
                 match slot.socket.recv_from(&mut rx) {
-                    Ok((len, from)) => drive(slot, now(), Some((from, &rx[..len])), &mut tx),
+                    Ok((len, from)) => {
+                        drive(slot, now(), Some((from, &rx[..len])), &mut tx, &source)
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                     Err(_) => break,
                 }
@@ -194,11 +225,18 @@ fn swarm(a: &[String]) -> ExitCode {
         for slot in slots.iter_mut() {
             if !slot.session.is_closed() && slot.session.poll_timeout().is_some_and(|d| d <= t) {
                 slot.session.handle_timeout(t);
-                drive(slot, t, None, &mut tx);
+                drive(slot, t, None, &mut tx, &source);
             }
         }
         let before = open;
-        open = slots.iter().filter(|s| s.outcome.is_none()).count();
+        let running = slots.iter().filter(|s| s.outcome.is_none()).count();
+        // Sessions that got their first DATA and have not finished: open on the server too.
+        let serving = slots
+            .iter()
+            .filter(|s| s.outcome.is_none() && s.received > 0)
+            .count();
+        peak_open = peak_open.max(serving);
+        open = running + (n - slots.len());
         if open < before {
             finished_at = started.elapsed();
         }
@@ -206,9 +244,13 @@ fn swarm(a: &[String]) -> ExitCode {
     let secs = finished_at.as_secs_f64();
     let failures = slots
         .iter()
-        .filter(|s| s.outcome != Some(true) || s.data != source)
-        .count();
-    println!("{secs:.6} {:.1} {failures}", (n - failures) as f64 / secs);
+        .filter(|s| s.outcome != Some(true) || !s.exact || s.received != source.len())
+        .count()
+        + (n - slots.len());
+    println!(
+        "{secs:.6} {:.1} {failures} {peak_open}",
+        (n - failures) as f64 / secs
+    );
     if failures == 0 {
         ExitCode::SUCCESS
     } else {
@@ -217,14 +259,21 @@ fn swarm(a: &[String]) -> ExitCode {
 }
 
 /// One turn of the driver loop (as `examples/driver/src/transfer.rs`), writing into memory.
-fn drive(slot: &mut Slot, now: Instant, input: Option<(SocketAddr, &[u8])>, tx: &mut [u8]) {
+/// Writes are checked against `source` at their offsets instead of kept (so 10,000 sessions
+/// need no 10,000 copies).
+fn drive(
+    slot: &mut Slot,
+    now: Instant,
+    input: Option<(SocketAddr, &[u8])>,
+    tx: &mut [u8],
+    source: &[u8],
+) {
     if let Some((from, bytes)) = input {
         if let Some(w) = slot.session.handle_datagram(now, from, bytes) {
-            let end = w.offset as usize + w.data.len();
-            if slot.data.len() < end {
-                slot.data.resize(end, 0);
-            }
-            slot.data[w.offset as usize..end].copy_from_slice(w.data);
+            let start = w.offset as usize;
+            let end = start + w.data.len();
+            slot.exact &= source.get(start..end) == Some(w.data);
+            slot.received = slot.received.max(end);
         }
     }
     while let Some(event) = slot.session.poll_event() {

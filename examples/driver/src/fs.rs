@@ -3,11 +3,14 @@
 //! TFTP error a client should see.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
@@ -127,19 +130,62 @@ impl Root {
 
 /// The default [`Backend`]: a folder on disk under [`WriteRules`], files opened beneath its
 /// handle ([`Root::open_read`]) and uploads atomic ([`Root::begin_upload`]).
+///
+/// Downloads of one file share one open file (found by device and inode, the same one the
+/// path check just opened): in a boot storm thousands of clients fetch the same image, and a
+/// descriptor per transfer for it would halve the transfers the descriptor limit allows
+/// (each transfer has its socket too). Reads are positional, so sharing is safe; a file
+/// replaced under its name (a new inode) gets a descriptor of its own.
 #[derive(Debug)]
 pub struct Folder {
-    /// The folder.
-    pub root: Root,
-    /// What uploads may do.
-    pub rules: WriteRules,
+    root: Root,
+    rules: WriteRules,
+    open: Mutex<HashMap<(u64, u64), Weak<File>>>,
+}
+
+/// Open files kept for sharing before the entries of closed ones are swept out.
+const SWEEP_AT: usize = 1024;
+
+impl Folder {
+    /// Serves `root` under `rules`.
+    pub fn new(root: Root, rules: WriteRules) -> Folder {
+        Folder {
+            root,
+            rules,
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The served folder.
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// `file` if no download holds the same file open, else that download's (and `file` is
+    /// closed).
+    fn shared(&self, file: File) -> Arc<File> {
+        let Ok(meta) = file.metadata() else {
+            return Arc::new(file);
+        };
+        let key = (meta.dev(), meta.ino());
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = open.get(&key).and_then(Weak::upgrade) {
+            return held;
+        }
+        if open.len() >= SWEEP_AT {
+            open.retain(|_, f| f.strong_count() > 0);
+        }
+        let file = Arc::new(file);
+        open.insert(key, Arc::downgrade(&file));
+        file
+    }
 }
 
 impl Backend for Folder {
     fn open_read(&self, request: &FileRequest<'_>) -> Result<Opened, Refusal> {
         let source = self.root.open_read(request.path)?;
         Ok(Opened {
-            source: Box::new(ReadAhead::new(source.file)),
+            source: Box::new(ReadAhead::new(self.shared(source.file))),
             size: Some(source.size),
         })
     }

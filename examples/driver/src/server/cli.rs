@@ -109,7 +109,7 @@ pub fn run(args: Args) -> Result<(), String> {
         config.max_rto = interval.max(config.max_rto);
     }
     let settings = Settings {
-        backend: Arc::new(Folder { root, rules }),
+        backend: Arc::new(Folder::new(root, rules)),
         policy,
         config,
         gso: !args.no_gso,
