@@ -60,21 +60,11 @@ impl Capture {
             "_ws.expert.message",
             "udp.payload",
         ];
-        let decode = format!("udp.port=={server_port},tftp");
-        let mut args = vec![
-            "-d",
-            &decode,
-            "-Y",
-            "udp",
-            "-T",
-            "fields",
-            "-E",
-            "separator=/t",
-        ];
-        for f in fields {
-            args.extend(["-e", f]);
-        }
-        self.0.read(&args).lines().map(Frame::parse).collect()
+        self.0
+            .fields(server_port, &fields)
+            .lines()
+            .map(Frame::parse)
+            .collect()
     }
 }
 

@@ -65,25 +65,10 @@ impl Capture {
     /// of every UDP frame the server sent, with `port` decoded as TFTP.
     fn stop(mut self, port: u16) -> Vec<(String, u16, u16, String)> {
         self.tshark.stop();
-        let decode = format!("udp.port=={port},tftp");
-        let text = self.tshark.read(&[
-            "-d",
-            &decode,
-            "-Y",
-            "udp",
-            "-T",
-            "fields",
-            "-E",
-            "separator=/t",
-            "-e",
-            "ip.src",
-            "-e",
-            "udp.srcport",
-            "-e",
-            "udp.dstport",
-            "-e",
-            "tftp.opcode",
-        ]);
+        let text = self.tshark.fields(
+            port,
+            &["ip.src", "udp.srcport", "udp.dstport", "tftp.opcode"],
+        );
         text.lines()
             .map(|line| {
                 let f: Vec<&str> = line.split('\t').collect();

@@ -70,6 +70,26 @@ impl Tshark {
         );
     }
 
+    /// The UDP frames of the capture with UDP `tftp_port` decoded as TFTP (the conversations
+    /// that follow are found by tshark): one line per frame, `fields` separated by tabs.
+    pub fn fields(&self, tftp_port: u16, fields: &[&str]) -> String {
+        let decode = format!("udp.port=={tftp_port},tftp");
+        let mut args = vec![
+            "-d",
+            &decode,
+            "-Y",
+            "udp",
+            "-T",
+            "fields",
+            "-E",
+            "separator=/t",
+        ];
+        for f in fields {
+            args.extend(["-e", f]);
+        }
+        self.read(&args)
+    }
+
     /// `tshark -r FILE ARGS...` on the capture: its stdout.
     pub fn read(&self, args: &[&str]) -> String {
         let out = run_bounded(
