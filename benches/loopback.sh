@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end race on loopback: our example server against tftpd-hpa, atftpd and rs-tftpd, with
 # the same clients, everything pinned to CPU 0; then the same under 10% loss, then concurrency.
-# Prints a Markdown report and saves it to benches/loopback/RESULTS.md.
+# Prints a Markdown report and saves it to benches/loopback/RESULTS.md (keeping the sections
+# that benches/loopback/syscalls.sh and first_packet.sh put there).
 #
 #   bash benches/loopback.sh
 #
@@ -331,5 +332,10 @@ export NPROC; NPROC=$(nproc)
 export CPU_MODEL; CPU_MODEL=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 export KERNEL; KERNEL=$(uname -r)
 export GIT_REV; GIT_REV=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# The sections of benches/loopback/syscalls.sh and first_packet.sh stay (section.py).
+OLD_MD=$(mktemp)
+cp "$OUT_MD" "$OLD_MD" 2>/dev/null || true
 python3 "$REPO/benches/loopback/report.py" | tee "$OUT_MD"
+python3 "$REPO/benches/loopback/section.py" carry "$OLD_MD" "$OUT_MD"
+rm -f "$OLD_MD"
 echo "saved to $OUT_MD" >&2

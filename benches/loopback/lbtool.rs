@@ -1,4 +1,4 @@
-//! Helper for `benches/loopback.sh` (the end-to-end race). One binary, four jobs:
+//! Helper for `benches/loopback.sh` (the end-to-end race). One binary, five jobs:
 //!
 //! - `lbtool port`: prints a free UDP port on 127.0.0.1;
 //! - `lbtool relay SERVER_PORT LOSS SEED LIFETIME_S`: the seeded lossy relay of
@@ -13,7 +13,9 @@
 //!   (default 0: all at once), downloading NAME; every block is compared with SOURCE at its
 //!   offset (WINDOWSIZE 0 asks no windowsize); prints `seconds transfers_per_s failures
 //!   peak_open`, peak_open being the most sessions at once between their first DATA and
-//!   their end.
+//!   their end;
+//! - `lbtool floor PORT ROOT`: the cheapest lock-step server there can be, the yardstick of
+//!   `benches/loopback/syscalls.sh` (see `floor.rs`).
 
 use std::io::Write as _;
 use std::net::{SocketAddr, UdpSocket as StdUdp};
@@ -27,6 +29,8 @@ use tftp_proto::{ClientRequest, Config, Event, Instant, Mode, RequestOptions, Se
 #[path = "../../tests/support/relay.rs"]
 mod relay;
 
+mod floor;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -38,8 +42,9 @@ fn main() -> ExitCode {
         Some("relay") => run_relay(&args[1..]),
         Some("timeit") => timeit(&args[1..]),
         Some("swarm") => swarm(&args[1..]),
+        Some("floor") => floor::run(&args[1..]),
         _ => {
-            eprintln!("usage: lbtool port | relay .. | timeit .. | swarm ..");
+            eprintln!("usage: lbtool port | relay .. | timeit .. | swarm .. | floor ..");
             ExitCode::from(2)
         }
     }

@@ -2,7 +2,10 @@
 # System calls and CPU per lock-step DATA block: curl --tftp-blksize 1468 downloads 20 MiB from
 # our server (one worker), tftpd-hpa and rs-tftpd, each server started under `perf stat`
 # (children counted: tftpd-hpa forks per transfer), client and server pinned to CPU 0.
-# Prints every run, then the medians.
+# `floor` is the yardstick of benches/loopback/floor.rs (`lbtool floor`): the file read whole
+# before the first DATA, then one blocking recv and one send per block, the least a server
+# that sleeps between packets can spend. Prints every run, then the medians, and saves them as
+# the syscalls section of benches/loopback/RESULTS.md.
 #
 #   bash benches/loopback/syscalls.sh        # RUNS=5
 set -euo pipefail
@@ -49,11 +52,30 @@ for i in $(seq "$RUNS"); do
     p=$("$LB" port); run ours "$p" "$OURS" --root "$WORK/root" --bind 127.0.0.1 --port "$p" --workers 1 | tee -a "$WORK/all"
     p=$("$LB" port); run tftpd-hpa "$p" "$HPA" -L -s "$WORK/root" -a "127.0.0.1:$p" | tee -a "$WORK/all"
     p=$("$LB" port); run rs-tftpd "$p" "$RS" -i 127.0.0.1 -p "$p" -d "$WORK/root" -r | tee -a "$WORK/all"
+    p=$("$LB" port); run floor "$p" "$LB" floor "$p" "$WORK/root" | tee -a "$WORK/all"
 done
+SECTION="$WORK/section.md"
+{
+    echo "## System calls and CPU per lock-step block (benches/loopback/syscalls.sh)"
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); kernel $(uname -r); CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "- \`RUNS=$RUNS bash benches/loopback/syscalls.sh\`: curl --tftp-blksize 1468 downloads 20 MiB ($blocks blocks), client and server on CPU 0, each server under \`perf stat\` with its children; medians of $RUNS runs, the servers alternating"
+    echo "- floor: \`lbtool floor\` (benches/loopback/floor.rs), the file read whole first, then one blocking recv and one send per block"
+    echo
+    echo "| server | system calls per block | server CPU ms for 20 MiB | ours / this | this / floor | every run ms |"
+    echo "|---|---|---|---|---|---|"
+} > "$SECTION"
+floor_ms=$(awk '$1 == "floor" {print $3}' "$WORK/all" | median)
+ours_ms=$(awk '$1 == "ours" {print $3}' "$WORK/all" | median)
 echo
 echo "server      syscalls/block (median)   server CPU ms for 20 MiB (median of $RUNS)"
-for n in ours tftpd-hpa rs-tftpd; do
+for n in ours tftpd-hpa rs-tftpd floor; do
     s=$(awk -v n="$n" '$1 == n {print $2}' "$WORK/all" | median)
     t=$(awk -v n="$n" '$1 == n {print $3}' "$WORK/all" | median)
+    runs=$(awk -v n="$n" '$1 == n {print $3}' "$WORK/all" | sort -n | tr '\n' ' ')
     printf '%-11s %-25s %s\n' "$n" "$s" "$t"
+    awk -v n="$n" -v s="$s" -v t="$t" -v f="$floor_ms" -v o="$ours_ms" -v r="$runs" \
+        'BEGIN {printf "| %s | %s | %s | %.2f | %.2f | %s|\n", n, s, t, o / t, t / f, r}' >> "$SECTION"
 done
+python3 benches/loopback/section.py put syscalls < "$SECTION"
+echo "saved to benches/loopback/RESULTS.md (section syscalls)" >&2
