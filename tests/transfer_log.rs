@@ -210,6 +210,33 @@ fn r_int_1_downloads_are_logged_as_json_with_the_file_sha256() {
     assert_eq!(probe["error"]["message"], "file not found");
 }
 
+// R-SRV-1, R-INT-1: with --map-file, a name the rules rewrote is logged as asked (`file`) and
+// as served (`served`); a name they left alone has no `served`.
+#[test]
+fn r_srv_1_a_remapped_name_is_logged_as_asked_and_as_served() {
+    let root = procs::TempDir::new("jl-map-root");
+    let local = procs::TempDir::new("jl-map-local");
+    let data = procs::content(70_000, 67);
+    fs::create_dir(root.path().join("boot")).expect("mkdir");
+    fs::write(root.path().join("boot/image.bin"), &data).expect("write");
+    let rules = root.path().with_extension("rules");
+    fs::write(&rules, "rg \\\\ /\nr ^pxe/ boot/\n").expect("rules");
+    let server = JsonServer::start(root.path(), &["--map-file", rules.to_str().expect("utf-8")]);
+
+    tftp_hpa(local.path(), server.addr, "get", "pxe\\image.bin", "a.bin");
+    assert!(fs::read(local.path().join("a.bin")).unwrap() == data);
+    let line = server.line_for("transfer", "pxe\\image.bin");
+    check_ok(&line, "pxe\\image.bin", "read", &data);
+    assert_eq!(line["served"], "boot/image.bin", "{line}");
+
+    tftp_hpa(local.path(), server.addr, "get", "boot/image.bin", "b.bin");
+    assert!(fs::read(local.path().join("b.bin")).unwrap() == data);
+    let line = server.line_for("transfer", "boot/image.bin");
+    check_ok(&line, "boot/image.bin", "read", &data);
+    assert!(line.get("served").is_none(), "{line}");
+    let _ = fs::remove_file(&rules);
+}
+
 // R-SRV-3, R-INT-1: uploads by tftp-hpa and curl are logged with the SHA-256 of the file as
 // committed under its name.
 #[test]

@@ -12,6 +12,8 @@
 //!  "sha256":"3f5c…"}
 //! ```
 //!
+//! - `file` is the name the client asked for; with `--map-file`, a name the rules rewrote adds
+//!   `served`, the path under the root that was served or written instead;
 //! - `direction` is `read` (a download) or `write` (an upload); `options` are the ones
 //!   granted (`timeout` and `tsize` are `null` when not negotiated);
 //! - `outcome` is `ok`, `size probe` (a client that asked only for the size, R-OPT-10) or
@@ -51,6 +53,8 @@ struct TransferLine<'a> {
     peer: String,
     #[serde(flatten)]
     name: Name,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    served: Option<&'a str>,
     direction: &'static str,
     mode: &'static str,
     options: Options,
@@ -124,6 +128,7 @@ pub fn transfer(record: &Record, transfer: &Transfer, ended: &Ended, elapsed: Du
         time: now_rfc3339(),
         peer: display_addr(record.peer).to_string(),
         name: name(Some(&record.raw_name)),
+        served: record.renamed.as_deref(),
         direction: direction(record.direction),
         mode: record.mode.name(),
         options: Options {
