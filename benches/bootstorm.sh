@@ -8,7 +8,7 @@
 # VmHWM if higher), beside its idle RSS.
 # The clients (one mio loop, lbtool swarm) run on CPU 1 and the server on CPU 0.
 #
-#   bash benches/bootstorm.sh        # N=1000 ROUNDS=3 BIG_N=10000 BIG_KIB=64
+#   bash benches/bootstorm.sh        # N=1000 ROUNDS=3 BIG_N=10000 BIG_KIB=64 CLIENT_MIN_RTO_MS=250
 #
 # Writes the report to benches/bootstorm/RESULTS.md.
 set -euo pipefail
@@ -20,6 +20,10 @@ ROUNDS=${ROUNDS:-3}
 BIG_N=${BIG_N:-10000}
 BIG_KIB=${BIG_KIB:-64}
 OUT_MD=$REPO/benches/bootstorm/RESULTS.md
+# The clients retransmit no sooner than this, as firmware does (iPXE's floor is 250 ms,
+# U-Boot's timeout 5 s); the core's own 5 ms floor would make every client of a server that
+# falls behind repeat its ACK many times a second.
+CLIENT_MIN_RTO_MS=${CLIENT_MIN_RTO_MS:-250}
 HPA=/usr/sbin/in.tftpd
 ATFTPD=/opt/atftpd/usr/sbin/atftpd
 RSTFTPD=/opt/rs-tftpd/bin/tftpd
@@ -66,7 +70,8 @@ tree_rss() {
 # start NAME PORT CMD... : starts a server on CPU 0 (SERVER_PID), waits for its port.
 start() {
     local name=$1 port=$2; shift 2
-    taskset -c 0 "$@" > "$WORK/$name.log" 2>&1 < /dev/null &
+    # LIBC_FATAL_STDERR_: a glibc abort message goes to the log, not to a terminal.
+    LIBC_FATAL_STDERR_=1 taskset -c 0 "$@" > "$WORK/$name.log" 2>&1 < /dev/null &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     local i
@@ -84,7 +89,7 @@ storm() {
     local idle peak=0 out="$WORK/storm.out"
     idle=$(tree_rss "$pid" || echo 0)
     taskset -c "$CLIENT_CPU" "$LB" swarm "$port" "$file" "$WORK/root/$file" "$n" 1468 0 600 \
-        "$spread" > "$out" 2>&1 &
+        "$spread" "$CLIENT_MIN_RTO_MS" > "$out" 2>&1 &
     local cp=$!
     while kill -0 "$cp" 2>/dev/null; do
         local r; r=$(tree_rss "$pid" || echo 0)
@@ -122,6 +127,10 @@ for round in $(seq "$ROUNDS"); do
         esac
         sleep 0.3
         read -r secs fail open peak idle < <(storm "$SERVER_PID" "$port" boot.img "$N" 1000)
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            printf -- '- round %d: %s exited during the storm; its last words: `%s`\n' "$round" "$s" \
+                "$(grep -v '^$' "$WORK/$s.log" | tail -n 1 | tr -d '`')" >> "$WORK/exits"
+        fi
         kill "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$secs" "$fail" "$open" "$peak" "$idle" >> "$RESULTS"
@@ -145,7 +154,8 @@ echo "$BIG_N at once: $BIG_SECS s, $BIG_FAIL failures, peak open $BIG_OPEN, peak
     echo "Run of $(date -u +%Y-%m-%d) at commit $(git -C "$REPO" rev-parse --short HEAD), $(nproc) CPUs"
     echo "($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), the server on CPU 0, the"
     echo "$N clients (one mio loop of \`lbtool swarm\`, blksize 1468, no windowsize asked, 1 MiB each,"
-    echo "started evenly over 1 s) on CPU $CLIENT_CPU; $ROUNDS rounds alternating the servers; medians."
+    echo "started evenly over 1 s, retransmitting no sooner than $CLIENT_MIN_RTO_MS ms) on CPU $CLIENT_CPU;"
+    echo "$ROUNDS rounds alternating the servers; medians."
     echo "Memory: the peak of the sum of VmRSS of the server's processes, sampled every 20 ms, or the"
     echo "main process's VmHWM if higher."
     echo
@@ -158,6 +168,11 @@ echo "$BIG_N at once: $BIG_SECS s, $BIG_FAIL failures, peak open $BIG_OPEN, peak
             "$(col 4 | median)" "$(col 5 | median)" "$(col 6 | median)" "$runs"
     done
     echo
+    if [[ -s $WORK/exits ]]; then
+        echo "Servers that stopped during a storm (their failures are the transfers it left):"
+        cat "$WORK/exits"
+        echo
+    fi
     echo "Servers:"
     for s in ours tftpd-hpa atftpd rs-tftpd; do echo "- $s: \`${CMD[$s]}\`"; done
     echo

@@ -8,9 +8,10 @@
 //!   (or, with `--until-file`, until PATH appears: our client renames its download into place
 //!   when it is complete and then dallies 1 s for a repeated final DATA, which is not transfer
 //!   time); exits with CMD's status;
-//! - `lbtool swarm PORT NAME SOURCE N BLKSIZE WINDOWSIZE LIMIT_S [SPREAD_MS]`: N
+//! - `lbtool swarm PORT NAME SOURCE N BLKSIZE WINDOWSIZE LIMIT_S [SPREAD_MS [MIN_RTO_MS]]`: N
 //!   `Session::client_get` in one mio loop, one UDP socket each, started evenly over SPREAD_MS
-//!   (default 0: all at once), downloading NAME; every block is compared with SOURCE at its
+//!   (default 0: all at once), each retransmitting no sooner than MIN_RTO_MS (default the
+//!   core's 5 ms floor), downloading NAME; every block is compared with SOURCE at its
 //!   offset (WINDOWSIZE 0 asks no windowsize); prints `seconds transfers_per_s failures
 //!   peak_open`, peak_open being the most sessions at once between their first DATA and
 //!   their end;
@@ -150,6 +151,14 @@ fn swarm(a: &[String]) -> ExitCode {
     let now = || Instant::from_micros(epoch.elapsed().as_micros() as u64);
     let mut config = Config::default();
     config.dally = Duration::ZERO;
+    // Optional: the clients' retransmission floor, also their first interval (firmware waits
+    // at least this long: iPXE 250 ms, U-Boot 5 s); default the core's own.
+    if let Some(ms) = a.get(8) {
+        let floor = Duration::from_millis(ms.parse().expect("min rto ms"));
+        config.min_rto = floor;
+        config.initial_rto = floor;
+        config.max_rto = config.max_rto.max(floor);
+    }
     let request = ClientRequest {
         filename: &name,
         mode: Mode::Octet,
