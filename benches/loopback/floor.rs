@@ -1,6 +1,6 @@
 //! `lbtool floor PORT ROOT`: the cheapest lock-step TFTP server there can be, as a yardstick
 //! for `benches/loopback/syscalls.sh` (not a server to run: no options but blksize, no
-//! checks, one transfer at a time, serves until killed).
+//! checks beyond the core's name check, one transfer at a time, serves until killed).
 //!
 //! Each download's file is read whole into memory before the first DATA, so a block costs
 //! exactly one blocking `recv` of the ACK and one `send` of the next DATA on a connected
@@ -39,8 +39,10 @@ pub fn run(a: &[String]) -> ExitCode {
 
 /// The file's bytes, the block size and whether an OACK goes first.
 fn prepare(root: &Path, req: &Request<'_>) -> Option<(Vec<u8>, usize, bool)> {
-    let name = std::str::from_utf8(req.filename).ok()?;
-    let data = std::fs::read(root.join(name.trim_start_matches('/'))).ok()?;
+    // The core's name check (no `..`, relative to the root); symbolic links are not followed
+    // out of it only because the bench's root has none.
+    let name = tftp_proto::path::safe_path(req.filename).ok()?;
+    let data = std::fs::read(root.join(name.as_str())).ok()?;
     let blksize = req
         .options
         .get("blksize")
