@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tftp_proto::{Packet, Request};
+use tftp_proto::{OptionList, Packet, Request};
 
 /// Runs the yardstick server on 127.0.0.1:`a[0]` for the files in `a[1]`.
 pub fn run(a: &[String]) -> ExitCode {
@@ -52,20 +52,21 @@ fn prepare(root: &Path, req: &Request<'_>) -> Option<(Vec<u8>, usize, bool)> {
 }
 
 /// Sends `data` in lock-step (a stale ACK is ignored, a silent second repeats the DATA);
-/// gives up after five silent seconds.
+/// gives up after five silent seconds. Packets are written by the core's encoder.
 fn serve(sock: &UdpSocket, data: &[u8], blksize: usize, oack: bool, buf: &mut [u8]) {
     let blocks = (data.len() / blksize + 1) as u64;
-    let mut out = Vec::with_capacity(4 + blksize);
+    let mut out = vec![0u8; 4 + blksize.max(64)];
     let mut sent: u64 = 0;
-    if oack {
-        out.extend_from_slice(&[0, 6]);
-        out.extend_from_slice(format!("blksize\0{blksize}\0").as_bytes());
+    let mut len = if oack {
+        let options = format!("blksize\0{blksize}\0");
+        let options = OptionList::parse(options.as_bytes()).expect("blksize option");
+        Packet::Oack(options).encode(&mut out).expect("OACK fits")
     } else {
         sent = 1;
-        fill(&mut out, data, blksize, sent);
-    }
+        fill(&mut out, data, blksize, sent)
+    };
     let mut silent = 0;
-    let _ = sock.send(&out);
+    let _ = sock.send(&out[..len]);
     loop {
         match sock.recv(buf) {
             Ok(n) if n >= 4 && buf[1] == 4 => {
@@ -80,7 +81,7 @@ fn serve(sock: &UdpSocket, data: &[u8], blksize: usize, oack: bool, buf: &mut [u
                 if silent == 5 {
                     return;
                 }
-                let _ = sock.send(&out);
+                let _ = sock.send(&out[..len]);
                 continue;
             }
         }
@@ -88,17 +89,19 @@ fn serve(sock: &UdpSocket, data: &[u8], blksize: usize, oack: bool, buf: &mut [u
             return;
         }
         sent += 1;
-        fill(&mut out, data, blksize, sent);
-        let _ = sock.send(&out);
+        len = fill(&mut out, data, blksize, sent);
+        let _ = sock.send(&out[..len]);
     }
 }
 
-/// DATA block `block` (1-based) of `data` into `out`.
-fn fill(out: &mut Vec<u8>, data: &[u8], blksize: usize, block: u64) {
+/// DATA block `block` (1-based) of `data` into `out`; returns its length.
+fn fill(out: &mut [u8], data: &[u8], blksize: usize, block: u64) -> usize {
     let start = ((block - 1) as usize * blksize).min(data.len());
     let end = (start + blksize).min(data.len());
-    out.clear();
-    out.extend_from_slice(&[0, 3]);
-    out.extend_from_slice(&(block as u16).to_be_bytes());
-    out.extend_from_slice(&data[start..end]);
+    Packet::Data {
+        block: block as u16,
+        data: &data[start..end],
+    }
+    .encode(out)
+    .expect("a block fits")
 }

@@ -26,9 +26,8 @@ def wrap(name: str, body: str) -> str:
 def put(name: str, body: str) -> None:
     text = RESULTS.read_text() if RESULTS.exists() else ""
     block = wrap(name, body)
-    found = [m for m in SECTION.finditer(text) if m.group(1) == name]
-    if found:
-        m = found[0]
+    m = next((m for m in SECTION.finditer(text) if m.group(1) == name), None)
+    if m:
         text = text[: m.start()] + block + text[m.end() :]
     else:
         text = text.rstrip("\n") + "\n\n" + block
